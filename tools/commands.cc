@@ -1,0 +1,30 @@
+#include "tools/commands.h"
+
+#include "core/logging.h"
+
+namespace armap::tools {
+
+std::string VersionString() { return std::string("armap ") + ARMAP_VERSION; }
+
+int RunCli(int argc, char** argv) {
+  CLI::App app{"armap: AR mapping and visual positioning.\n"
+               "Turns mapping-crew captures into map packages and localizes phone photos against them."};
+  app.set_version_flag("--version", VersionString());
+  app.require_subcommand(1);
+  bool verbose = false, quiet = false;
+  app.add_flag("-v,--verbose", verbose, "Debug logging");
+  app.add_flag("-q,--quiet", quiet, "Warnings and errors only");
+  int exit_code = 0;
+  RegisterSynthCommands(app, &exit_code);
+  app.parse_complete_callback([&] {
+    InitLogging(verbose ? LogLevel::kDebug : quiet ? LogLevel::kWarn : LogLevel::kInfo);
+  });
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return exit_code;
+}
+
+}  // namespace armap::tools

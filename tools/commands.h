@@ -1,0 +1,20 @@
+// The armap CLI: one binary, subcommands registered from the armap_tools
+// library so tests can run commands in-process.
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace armap::tools {
+
+std::string VersionString();
+
+// Builds the full command tree. Each Register* adds one group of commands and
+// sets their callbacks; a callback stores its exit code in *exit_code.
+void RegisterSynthCommands(CLI::App& app, int* exit_code);
+
+// Runs the CLI on argv; returns the process exit code.
+int RunCli(int argc, char** argv);
+
+}  // namespace armap::tools
