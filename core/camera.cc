@@ -1,6 +1,7 @@
 #include "core/camera.h"
 
 #include <cmath>
+#include <limits>
 
 #include <Eigen/LU>
 
@@ -112,13 +113,36 @@ Eigen::Vector2d UndistortOpenCV(const Eigen::Vector2d& d, double k1, double k2, 
   return u;
 }
 
+double MaxMonotonicRadiusSquared(double k1, double k2) {
+  // Radial distortion r_d = r (1 + k1 r^2 + k2 r^4) is invertible while its
+  // derivative 1 + 3 k1 s + 5 k2 s^2 (s = r^2) stays positive. Beyond the
+  // first root, points far outside the field of view fold back into the
+  // image, so projection must reject them.
+  const double a = 5.0 * k2, b = 3.0 * k1, c = 1.0;
+  double root = std::numeric_limits<double>::infinity();
+  if (std::abs(a) < 1e-15) {
+    if (b < 0) root = -c / b;
+  } else {
+    const double disc = b * b - 4 * a * c;
+    if (disc >= 0) {
+      for (double r : {(-b - std::sqrt(disc)) / (2 * a), (-b + std::sqrt(disc)) / (2 * a)}) {
+        if (r > 0) root = std::min(root, r);
+      }
+    }
+  }
+  return root;
+}
+
 bool Camera::Project(const Eigen::Vector3d& p, Eigen::Vector2d* pixel) const {
   switch (model) {
     case CameraModelId::kPinhole:
     case CameraModelId::kOpenCV: {
       if (p.z() <= 1e-12) return false;
       Eigen::Vector2d n(p.x() / p.z(), p.y() / p.z());
-      if (model == CameraModelId::kOpenCV) n = DistortOpenCV(n, params[4], params[5], params[6], params[7]);
+      if (model == CameraModelId::kOpenCV) {
+        if (n.squaredNorm() >= MaxMonotonicRadiusSquared(params[4], params[5])) return false;
+        n = DistortOpenCV(n, params[4], params[5], params[6], params[7]);
+      }
       *pixel = {params[0] * n.x() + params[2], params[1] * n.y() + params[3]};
       return true;
     }

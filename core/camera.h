@@ -56,6 +56,9 @@ struct Camera {
 
 // Applies / removes OpenCV radial-tangential distortion on normalized coordinates.
 Eigen::Vector2d DistortOpenCV(const Eigen::Vector2d& undistorted, double k1, double k2, double p1, double p2);
+// Largest r^2 (normalized) for which OpenCV radial distortion is monotonic;
+// +inf when it always is. Project() rejects points beyond it.
+double MaxMonotonicRadiusSquared(double k1, double k2);
 Eigen::Vector2d UndistortOpenCV(const Eigen::Vector2d& distorted, double k1, double k2, double p1, double p2);
 
 }  // namespace armap

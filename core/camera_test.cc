@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "core/random.h"
 #include "core/testing/status_matchers.h"
 
@@ -54,6 +56,19 @@ TEST(CameraTest, OpenCVMatchesCvProjectPointsFormula) {
   const double r2 = 0.13, radial = 1 - 0.1 * r2 + 0.01 * r2 * r2;
   EXPECT_NEAR(d.x(), 0.3 * radial + 2 * 0.001 * 0.3 * -0.2 + 0.002 * (r2 + 2 * 0.09), 1e-15);
   EXPECT_NEAR(d.y(), -0.2 * radial + 0.001 * (r2 + 2 * 0.04) + 2 * 0.002 * 0.3 * -0.2, 1e-15);
+}
+
+TEST(CameraTest, OpenCVRejectsPointsThatWouldFoldIntoTheImage) {
+  // k2 < 0: distortion turns back at r^2 = s*, roots of 1 + 3 k1 s + 5 k2 s^2.
+  auto camera = Camera::Create("OPENCV", 320, 240, {250, 250, 160, 120, -0.12, -0.02, 0, 0});
+  ASSERT_TRUE(camera.ok());
+  const double s_max = MaxMonotonicRadiusSquared(-0.12, -0.02);
+  EXPECT_NEAR(1 + 3 * -0.12 * s_max + 5 * -0.02 * s_max * s_max, 0.0, 1e-9);
+  Eigen::Vector2d pixel;
+  // 70 degrees off axis (r = 2.75, r^2 = 7.5 > s_max ~ 2.0): rejected, not folded into the image.
+  EXPECT_FALSE(camera->Project(Eigen::Vector3d(2.75, 0.0, 1.0), &pixel));
+  EXPECT_TRUE(camera->Project(Eigen::Vector3d(0.5, 0.2, 1.0), &pixel));
+  EXPECT_EQ(MaxMonotonicRadiusSquared(0.0, 0.0), std::numeric_limits<double>::infinity());
 }
 
 TEST(CameraTest, CreateRejectsBadInput) {

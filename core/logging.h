@@ -7,6 +7,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include "absl/strings/string_view.h"
+
+// Debian's Abseil has its own string_view type: let fmt print it.
+template <>
+struct fmt::formatter<absl::string_view> : fmt::formatter<fmt::string_view> {
+  template <typename FormatContext>
+  auto format(absl::string_view s, FormatContext& ctx) const {
+    return fmt::formatter<fmt::string_view>::format(fmt::string_view(s.data(), s.size()), ctx);
+  }
+};
+
 #define ARMAP_LOG_INFO(...) ::spdlog::info(__VA_ARGS__)
 #define ARMAP_LOG_WARN(...) ::spdlog::warn(__VA_ARGS__)
 #define ARMAP_LOG_ERROR(...) ::spdlog::error(__VA_ARGS__)
