@@ -48,6 +48,7 @@ void RegisterSynthCommands(CLI::App& app, int* exit_code) {
   city->add_option("--query-height", options->query_height_px, "Query photo height")->capture_default_str();
   city->add_option("--lat", *lat, "Origin latitude (WGS84)")->capture_default_str();
   city->add_option("--lon", *lon, "Origin longitude (WGS84)")->capture_default_str();
+  city->add_option("--alt", options->city.origin.alt_m, "Origin altitude, metres (WGS84 ellipsoid)")->capture_default_str();
   city->add_option("--lidar-beams", options->lidar.beams, "Lidar beams")->capture_default_str();
   city->add_option("--lidar-azimuth-res-deg", options->lidar.azimuth_resolution_deg,
                    "Lidar azimuth step (sets density)")->capture_default_str();

@@ -317,7 +317,7 @@ SurfaceSample Appearance::Facade(const Building& b, const Surface& s, const Vec3
     const double h1 = Hash01(win, static_cast<int64_t>(shelf), static_cast<int64_t>(item));
     const Vec3 goods(0.2 + 0.6 * Hash01(win, 11, static_cast<int64_t>(h1 * 97)), 0.2 + 0.5 * h1,
                      0.15 + 0.6 * Hash01(win, 13, static_cast<int64_t>(h1 * 89)));
-    interior = Mix(Vec3(0.55, 0.5, 0.42) * (0.6 + 0.6 * r), goods, fp < 0.15 ? 0.6 : 0.3);
+    interior = Mix(Vec3(0.32, 0.29, 0.25) * (0.6 + 0.6 * r), goods * 0.55, fp < 0.15 ? 0.5 : 0.25);
   } else if (r < 0.35) {
     interior = Vec3(0.03, 0.03, 0.035);  // dark room
   } else if (r < 0.75) {

@@ -321,7 +321,7 @@ City GenerateCity(const CityOptions& options) {
       Street s;
       s.id = static_cast<int>(city.streets.size());
       s.along_x = axis == 0;
-      s.position_m = -half + (k + 0.5) * options.size_m / n + street_rng.Uniform(-3, 3);
+      s.position_m = -half + (k + 0.5) * options.size_m / n + street_rng.Uniform(-1.5, 1.5);
       s.road_half_width_m = street_rng.Uniform(5.0, 7.5);
       s.sidewalk_width_m = street_rng.Uniform(3.5, 5.0);
       s.name = kStreetNames[(s.id + street_rng.UniformInt(0, 11)) % kStreetNames.size()];
@@ -450,7 +450,7 @@ City GenerateCity(const CityOptions& options) {
     const Street* y1 = ys.back();
     const double l = x0->position_m - lane * x0->road_half_width_m, r = x1->position_m + lane * x1->road_half_width_m;
     const double b = y0->position_m - lane * y0->road_half_width_m, t = y1->position_m + lane * y1->road_half_width_m;
-    city.route.points = RoundedPath({{l, b}, {r, b}, {r, t}, {l, t}}, /*closed=*/true, 8.0, 0.25);
+    city.route.points = RoundedPath({{l, b}, {r, b}, {r, t}, {l, t}}, /*closed=*/true, 12.0, 0.25);
     city.route.closed = true;
   } else {
     const Street* s = ys.front();

@@ -18,7 +18,7 @@ namespace armap::synth {
 struct LidarOptions {
   int beams = 32;
   double rotation_hz = 10.0;
-  double azimuth_resolution_deg = 0.25;
+  double azimuth_resolution_deg = 0.3;  // ~20 M points for the default city
   double min_elevation_deg = -25.0;
   double max_elevation_deg = 15.0;
   double range_noise_m = 0.02;   // 1 sigma
