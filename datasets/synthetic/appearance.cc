@@ -147,10 +147,10 @@ PhotoPatchLibrary PhotoPatchLibrary::Create(const std::filesystem::path& photo_r
       cv::cvtColor(gray, gray3, cv::COLOR_GRAY2BGR);
       cv::addWeighted(gray3, 0.75, detail, 0.25, 0.0, detail);
       // Normalise the contrast: a wrought-iron door and a plaster wall must
-      // both become plausible material detail (std 0.2 around 1.0).
+      // both become plausible material detail (std 0.33 around 1.0).
       cv::Scalar mean, stddev;
       cv::meanStdDev(gray, mean, stddev);
-      const double gain = 0.2 / std::max(0.02, stddev[0]);
+      const double gain = 0.33 / std::max(0.02, stddev[0]);
       detail = (detail - cv::Scalar::all(mean[0])) * gain + cv::Scalar::all(1.0);
       cv::min(cv::max(detail, 0.3), 2.0, patch);
     } else {
@@ -188,6 +188,28 @@ Vec3 PhotoPatchLibrary::Sample(int patch, double u, double v, double footprint) 
   const cv::Vec3f top = a * (1 - fx) + b * fx, bottom = c * (1 - fx) + d * fx;
   const cv::Vec3f m = top * (1 - fy) + bottom * fy;
   return Vec3(m[2], m[1], m[0]);  // BGR -> RGB
+}
+
+Vec3 PhotoPatchLibrary::SampleAperiodic(uint64_t seed, int patch, double u, double v, double footprint) const {
+  // Cells are centred on integer (u, v); each pixel blends the 4 nearest.
+  const double cu = u - 0.5, cv = v - 0.5;
+  const double fu = std::floor(cu), fv = std::floor(cv);
+  const double tu = SmoothStep(0.0, 1.0, cu - fu), tv = SmoothStep(0.0, 1.0, cv - fv);
+  Vec3 sum = Vec3::Zero();
+  double sum_w2 = 0.0;
+  for (int du = 0; du <= 1; ++du) {
+    for (int dv = 0; dv <= 1; ++dv) {
+      const double w = (du ? tu : 1 - tu) * (dv ? tv : 1 - tv);
+      if (w < 1e-4) continue;
+      const int64_t iu = static_cast<int64_t>(fu) + du, iv = static_cast<int64_t>(fv) + dv;
+      const double ou = Hash01(seed, iu, iv) * 7.31, ov = Hash01(seed + 1, iu, iv) * 5.17;
+      sum += w * (Sample(patch, u + ou, v + ov, footprint) - Vec3::Ones());
+      sum_w2 += w * w;
+    }
+  }
+  // Blending independent samples averages contrast away; rescale by the
+  // weights' norm to keep the detail's variance.
+  return Vec3::Ones() + sum / std::sqrt(std::max(sum_w2, 1e-6));
 }
 
 absl::StatusOr<cv::Mat> DrawSign(const Sign& sign, int pixels_per_m) {
@@ -252,7 +274,7 @@ Vec3 Appearance::Sky(const Vec3& d) const {
   if (d.z() < 0) sky = Mix(horizon, Vec3(0.4, 0.4, 0.4), std::min(1.0, -d.z() * 4));
   // Clouds: fractal noise on the sky dome, thicker near the horizon.
   const double s = 1.0 / std::max(0.08, d.z() + 0.05);
-  const double cloud = SmoothStep(0.5, 0.8, Fbm(scene_.city().options.seed * 31 + 7, d.x() * s * 1.5, d.y() * s * 1.5, 5));
+  const double cloud = SmoothStep(0.35, 0.85, Fbm(scene_.city().options.seed * 31 + 7, d.x() * s * 1.5, d.y() * s * 1.5, 6));
   sky = Mix(sky, Vec3(0.95, 0.95, 0.97), 0.85 * cloud);
   const double sun = std::max(0.0, d.dot(scene_.city().sun_direction));
   sky += Vec3(1.0, 0.9, 0.7) * (0.35 * std::pow(sun, 8) + 6.0 * std::pow(sun, 800));
@@ -267,7 +289,7 @@ SurfaceSample Appearance::Facade(const Building& b, const Surface& s, const Vec3
   SurfaceSample out;
   // Wall: palette colour x real-photo detail x large-scale weathering.
   const double tu = (u + 97.0 * (seed % 101)) / st.texture_scale_m, tv = z / st.texture_scale_m;
-  const Vec3 detail = patches_.Sample(st.material_patch, tu, tv, fp / st.texture_scale_m);
+  const Vec3 detail = patches_.SampleAperiodic(seed, st.material_patch, tu, tv, fp / st.texture_scale_m);
   const double stains = 1.0 - st.weathering * 0.35 * SmoothStep(0.45, 0.9, Fbm(seed, u * 0.35, z * 0.06, 4));
   const double blotches = 0.88 + 0.24 * Fbm(seed + 9, u * 0.12, z * 0.12, 3);
   Vec3 wall = st.base_rgb.cwiseProduct(detail) * stains * blotches;
@@ -312,12 +334,10 @@ SurfaceSample Appearance::Facade(const Building& b, const Surface& s, const Vec3
   const double r = Hash01(win, 1, 2);
   Vec3 interior;
   if (level < 0) {
-    // Lit shop interior: shelves and goods as coloured blocks.
-    const double shelf = std::floor(lz / 0.45), item = std::floor(lu / 0.3);
-    const double h1 = Hash01(win, static_cast<int64_t>(shelf), static_cast<int64_t>(item));
-    const Vec3 goods(0.2 + 0.6 * Hash01(win, 11, static_cast<int64_t>(h1 * 97)), 0.2 + 0.5 * h1,
-                     0.15 + 0.6 * Hash01(win, 13, static_cast<int64_t>(h1 * 89)));
-    interior = Mix(Vec3(0.32, 0.29, 0.25) * (0.6 + 0.6 * r), goods * 0.55, fp < 0.15 ? 0.5 : 0.25);
+    // Lit shop interior: soft clutter of goods in a per-shop tint.
+    const Vec3 tint(0.6 + 0.4 * Hash01(win, 11, 1), 0.6 + 0.4 * Hash01(win, 12, 1), 0.6 + 0.4 * Hash01(win, 13, 1));
+    const double clutter = Fbm(win, lu * 3.0, lz * 3.0, 4);
+    interior = tint * (0.12 + 0.35 * r) * (0.4 + 1.2 * clutter);
   } else if (r < 0.35) {
     interior = Vec3(0.03, 0.03, 0.035);  // dark room
   } else if (r < 0.75) {
@@ -343,8 +363,10 @@ SurfaceSample Appearance::Ground(const Vec3& p, double fp) const {
   const uint64_t seed = HashCombine(city.options.seed, 77777);
   const Eigen::Vector2d xy = p.head<2>();
   SurfaceSample out;
-  const Vec3 detail = patches_.Sample(3, xy.x() / 2.0, xy.y() / 2.0, fp / 2.0);
-  const double grain = 1.0 + 0.6 * (detail.mean() - 1.0);
+  // Fine grain (1 m per patch) plus a coarser layer (4 m) from another photo.
+  const Vec3 fine = patches_.SampleAperiodic(seed, 3, xy.x(), xy.y(), fp);
+  const Vec3 coarse = patches_.SampleAperiodic(seed + 5, 4, xy.x() / 4.0, xy.y() / 4.0, fp / 4.0);
+  const double grain = 1.0 + 0.85 * (fine.mean() - 1.0) + 0.35 * (coarse.mean() - 1.0);
   const double patches = 0.85 + 0.3 * Fbm(seed, xy.x() * 0.08, xy.y() * 0.08, 4);
   const City::Ground kind = city.GroundAt(xy);
   const Street* street = city.StreetAt(xy);
@@ -418,7 +440,7 @@ SurfaceSample Appearance::Evaluate(const SceneHit& hit, double fp, const ExtraGe
     case SurfaceKind::kFacade:
       return Facade(scene_.city().buildings[s.object], s, hit.point, fp);
     case SurfaceKind::kRoof: {
-      const Vec3 d = patches_.Sample(7 + s.object, hit.point.x() / 4.0, hit.point.y() / 4.0, fp / 4.0);
+      const Vec3 d = patches_.SampleAperiodic(seed + s.object, 7 + s.object, hit.point.x() / 4.0, hit.point.y() / 4.0, fp / 4.0);
       out.albedo = Vec3(0.42, 0.41, 0.4).cwiseProduct(d) * (0.8 + 0.4 * Fbm(seed + s.object, hit.point.x() * 0.2, hit.point.y() * 0.2, 3));
       out.intensity = 0.35;
       return out;

@@ -32,6 +32,10 @@ class PhotoPatchLibrary {
   // Detail multiplier (linear RGB, mean ~1) at texture coords in patch units
   // (1.0 = one patch); footprint is the pixel footprint in patch units.
   Eigen::Vector3d Sample(int patch, double u, double v, double footprint) const;
+  // Like Sample, but every unit cell of (u, v) reads the patch at its own
+  // random offset and the cells are blended smoothly ("texture bombing"), so
+  // large surfaces show no repeating pattern. Contrast is preserved.
+  Eigen::Vector3d SampleAperiodic(uint64_t seed, int patch, double u, double v, double footprint) const;
   int size() const { return static_cast<int>(levels_.size()); }
   bool from_photos() const { return from_photos_; }
   const std::vector<std::string>& sources() const { return sources_; }

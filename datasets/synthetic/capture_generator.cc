@@ -254,7 +254,7 @@ QueryTruth SampleQuery(const City& city, const Scene& scene, const CaptureOption
   q.render.exposure = rng.Uniform(0.6, 1.5);
   q.render.white_balance = Vec3(rng.Uniform(0.92, 1.08), 1.0, rng.Uniform(0.92, 1.08));
   q.render.noise_sigma = rng.Uniform(2.0, 5.0) / 255.0;
-  q.render.lens_blur_sigma_px = rng.Uniform(0.3, 0.7);
+  q.render.lens_blur_sigma_px = rng.Uniform(0.2, 0.5);
   if (rng.Bernoulli(0.3)) {
     q.render.motion_blur_px = rng.Uniform(2.0, 8.0);
     q.render.motion_blur_angle_rad = rng.Uniform(0, M_PI);

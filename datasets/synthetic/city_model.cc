@@ -442,7 +442,7 @@ City GenerateCity(const CityOptions& options) {
 
   // The mapping route: right-hand traffic, in the lane right of the centreline.
   Rng sun_rng(options.seed, kSun);
-  const double lane = 0.4;  // fraction of the carriageway half width
+  const double lane = 0.3;  // lane centre as a fraction of the carriageway half width (parked cars use the kerb side)
   if (n >= 2) {
     const Street* x0 = xs.front();
     const Street* x1 = xs.back();
