@@ -14,6 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "core/files.h"
 #include "core/io/io_internal.h"
+#include "core/io/text_internal.h"
 #include "core/status.h"
 
 namespace armap::io {
@@ -113,22 +114,13 @@ absl::Status CheckModelForWriting(const ColmapModel& model, const std::filesyste
 // ---------------------------------------------------------------------------
 // Text reading
 
-// Iterates the lines of a text file, tracking 1-based line numbers for errors.
+// The shared line reader plus COLMAP's comment convention.
 class TextLines {
  public:
-  TextLines(std::string path, std::string data) : path_(std::move(path)), data_(std::move(data)) {}
+  TextLines(std::string path, std::string data) : reader_(std::move(path), std::move(data)) {}
 
   // Next raw line (no line ending); false at the end of the file.
-  bool NextRaw(absl::string_view* line) {
-    if (pos_ >= data_.size()) return false;
-    size_t end = data_.find('\n', pos_);
-    if (end == std::string::npos) end = data_.size();
-    *line = absl::string_view(data_).substr(pos_, end - pos_);
-    if (!line->empty() && line->back() == '\r') line->remove_suffix(1);
-    pos_ = end + 1;
-    ++line_number_;
-    return true;
-  }
+  bool NextRaw(absl::string_view* line) { return reader_.Next(line); }
 
   // Next line that is neither blank nor a '#' comment.
   bool NextData(absl::string_view* line) {
@@ -139,17 +131,11 @@ class TextLines {
     return false;
   }
 
-  absl::Status Error(absl::string_view what) const {
-    return absl::InvalidArgumentError(absl::StrCat(path_, ":", line_number_, ": ", what));
-  }
-
-  const std::string& path() const { return path_; }
+  absl::Status Error(absl::string_view what) const { return reader_.Error(what); }
+  const std::string& path() const { return reader_.where(); }
 
  private:
-  std::string path_;
-  std::string data_;
-  size_t pos_ = 0;
-  int line_number_ = 0;
+  internal::LineReader reader_;
 };
 
 absl::StatusOr<TextLines> OpenText(const std::filesystem::path& path) {

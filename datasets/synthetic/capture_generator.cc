@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "core/files.h"
 #include "core/io/ply.h"
+#include "core/io/trajectory.h"
 #include "core/json.h"
 #include "core/logging.h"
 #include "core/random.h"
@@ -57,12 +58,6 @@ Eigen::Quaterniond SmallRotation(const Vec3& rotation_vector_rad) {
   const double angle = rotation_vector_rad.norm();
   if (angle < 1e-15) return Eigen::Quaterniond::Identity();
   return Eigen::Quaterniond(Eigen::AngleAxisd(angle, rotation_vector_rad / angle));
-}
-
-std::string PoseCsvRow(const std::string& name, double t, const Rigid3d& world_from_rig) {
-  const Eigen::Quaterniond& q = world_from_rig.rotation;
-  const Vec3& p = world_from_rig.translation;
-  return absl::StrFormat("%s,%.6f,%.6f,%.6f,%.6f,%.9f,%.9f,%.9f,%.9f\n", name, t, p.x(), p.y(), p.z(), q.w(), q.x(), q.y(), q.z());
 }
 
 OrderedJson PoseJson(const Rigid3d& cam_from_world) {
@@ -379,7 +374,7 @@ absl::StatusOr<CaptureSummary> GenerateCapture(const CaptureOptions& o) {
 
   // Panorama stations, evenly along the route.
   t0 = Clock::now();
-  std::string traj_csv = "name,timestamp_s,x,y,z,qw,qx,qy,qz\n", gt_csv = traj_csv;
+  std::vector<io::PoseStamped> measured_poses, true_poses;
   Rng exposure_rng(o.city.seed, kPanoExposure), noise_rng(o.city.seed, kPoseNoise);
   const double spacing = city.route.closed ? length / o.num_panos : (length - 4.0) / (o.num_panos - 1);
   if (spacing < 5.0 || spacing > 10.0) {
@@ -403,8 +398,8 @@ absl::StatusOr<CaptureSummary> GenerateCapture(const CaptureOptions& o) {
       const Vec3 noise_pos(noise_rng.Normal() * sp, noise_rng.Normal() * sp, noise_rng.Normal() * sp);
       const Vec3 noise_rot(noise_rng.Normal() * sr, noise_rng.Normal() * sr, noise_rng.Normal() * sr);
       const Rigid3d measured(SmallRotation(noise_rot + drift_rot) * truth.rotation, truth.translation + noise_pos + drift_pos);
-      traj_csv += PoseCsvRow(name, t, measured);
-      gt_csv += PoseCsvRow(name, t, truth);
+      measured_poses.push_back({name, t, measured});
+      true_poses.push_back({name, t, truth});
       RenderOptions ro;
       ro.exposure = exposure_rng.Uniform(0.75, 1.3);  // auto-exposure differs between stations
       ro.white_balance = Vec3(exposure_rng.Uniform(0.96, 1.04), 1.0, exposure_rng.Uniform(0.96, 1.04));
@@ -421,8 +416,8 @@ absl::StatusOr<CaptureSummary> GenerateCapture(const CaptureOptions& o) {
   summary.num_panos = o.num_panos;
   summary.stage_seconds["panoramas"] = Seconds(t0);
   summary.seconds_per_pano = summary.stage_seconds["panoramas"] / o.num_panos;
-  ARMAP_RETURN_IF_ERROR(WriteFileAtomic(tmp / "trajectory.csv", traj_csv));
-  ARMAP_RETURN_IF_ERROR(WriteFileAtomic(tmp / "gt" / "panos_gt.csv", gt_csv));
+  ARMAP_RETURN_IF_ERROR(io::WriteTrajectoryCsv(tmp / "trajectory.csv", measured_poses));
+  ARMAP_RETURN_IF_ERROR(io::WriteTrajectoryCsv(tmp / "gt" / "panos_gt.csv", true_poses));
 
   // Lidar.
   t0 = Clock::now();

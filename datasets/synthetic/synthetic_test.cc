@@ -7,6 +7,7 @@
 #include "core/camera.h"
 #include "core/files.h"
 #include "core/io/ply.h"
+#include "core/io/trajectory.h"
 #include "core/json.h"
 #include "core/random.h"
 #include "core/testing/status_matchers.h"
@@ -148,27 +149,6 @@ TEST(CaptureTest, SameSeedGivesByteIdenticalOutput) {
   fs::remove_all(b);
 }
 
-struct PoseRow { std::string name; Rigid3d world_from_rig; };
-
-std::vector<PoseRow> ReadPoseCsv(const fs::path& path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  std::vector<PoseRow> rows;
-  while (std::getline(in, line)) {
-    std::stringstream ss(line);
-    std::string name, field;
-    std::getline(ss, name, ',');
-    double v[8];
-    for (double& x : v) {
-      std::getline(ss, field, ',');
-      x = std::stod(field);
-    }
-    rows.push_back({name, Rigid3d(Eigen::Quaterniond(v[4], v[5], v[6], v[7]), Eigen::Vector3d(v[1], v[2], v[3]))});
-  }
-  return rows;
-}
-
 // Projects lidar points into an image with the true pose and checks that a
 // pixel within 1 px casts a ray onto the same surface point. Returns the
 // fraction of visible points that pass.
@@ -220,10 +200,12 @@ TEST(CaptureTest, LidarPanoramasAndQueriesAreGeometricallyConsistent) {
   ASSERT_TRUE(cloud->HasTimestamps());
   ASSERT_TRUE(cloud->HasIntensity());
 
-  const auto panos = ReadPoseCsv(dir / "gt" / "panos_gt.csv");
+  auto panos_or = io::ReadTrajectoryCsv(dir / "gt" / "panos_gt.csv");
+  ASSERT_THAT(panos_or.status(), IsOk());
+  const std::vector<io::PoseStamped>& panos = *panos_or;
   ASSERT_EQ(panos.size(), 3u);
   const Camera pano = Camera::Equirectangular(options.pano_width_px, options.pano_width_px / 2);
-  for (const PoseRow& row : panos) {
+  for (const io::PoseStamped& row : panos) {
     int checked = 0;
     const double fraction = ConsistentFraction(scene, *cloud, pano, row.world_from_rig.Inverse(), &checked);
     EXPECT_GT(checked, 50) << row.name;
@@ -231,7 +213,9 @@ TEST(CaptureTest, LidarPanoramasAndQueriesAreGeometricallyConsistent) {
     EXPECT_GE(fraction, 0.97) << row.name << " (" << checked << " points)";
   }
   // The measured trajectory differs from the truth by the error model.
-  const auto measured = ReadPoseCsv(dir / "trajectory.csv");
+  auto measured_or = io::ReadTrajectoryCsv(dir / "trajectory.csv");
+  ASSERT_THAT(measured_or.status(), IsOk());
+  const std::vector<io::PoseStamped>& measured = *measured_or;
   ASSERT_EQ(measured.size(), panos.size());
   for (size_t i = 0; i < panos.size(); ++i) {
     const double err = (measured[i].world_from_rig.translation - panos[i].world_from_rig.translation).norm();
