@@ -85,8 +85,8 @@ TEST(CityModelTest, WalkNetworkIsConnectedAndOnSidewalks) {
   for (const WalkEdge& e : city.walk_edges) {
     const auto mid = 0.5 * (city.walk_nodes[e.from].position + city.walk_nodes[e.to].position);
     const auto ground = city.GroundAt(mid);
-    if (e.kind == "sidewalk") EXPECT_EQ(ground, City::Ground::kSidewalk) << mid.transpose();
-    if (e.kind == "crossing") EXPECT_EQ(ground, City::Ground::kCrossing) << mid.transpose();
+    const auto expected = e.kind == "crossing" ? City::Ground::kCrossing : City::Ground::kSidewalk;
+    EXPECT_EQ(ground, expected) << e.kind << " edge " << e.id << " at " << mid.transpose();
   }
 }
 
