@@ -1,0 +1,172 @@
+#include "core/features/matching.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "absl/strings/str_cat.h"
+#include "core/status.h"
+
+namespace armap::features {
+namespace {
+
+// Tiles of the query x train distance matrix. A 1024 x 1024 float tile is
+// 4 MiB: big enough for an efficient GEMM, small enough per thread.
+constexpr int kQueryBlock = 1024;
+constexpr int kTrainBlock = 1024;
+
+// A candidate neighbour; ordered by (squared distance, index) so ties break
+// towards the lower index whatever the order in which tiles are visited.
+struct Neighbor {
+  int64_t dist2 = std::numeric_limits<int64_t>::max();
+  uint32_t index = std::numeric_limits<uint32_t>::max();
+};
+inline bool Better(int64_t d, uint32_t i, const Neighbor& n) { return d < n.dist2 || (d == n.dist2 && i < n.index); }
+
+struct Best2 {
+  Neighbor first, second;
+  void Offer(int64_t d, uint32_t i) {
+    if (Better(d, i, first)) {
+      second = first;
+      first = {d, i};
+    } else if (Better(d, i, second)) {
+      second = {d, i};
+    }
+  }
+};
+
+template <typename Scalar>
+using RowMatrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+template <typename Scalar>
+RowMatrix<Scalar> ToMatrix(const FeatureSet& set, std::vector<int64_t>* norms2) {
+  const int dim = set.dim;
+  RowMatrix<Scalar> m(static_cast<Eigen::Index>(set.size()), dim);
+  norms2->resize(set.size());
+  for (size_t i = 0; i < set.size(); ++i) {
+    const uint8_t* d = set.descriptor(i);
+    int64_t n2 = 0;
+    for (int j = 0; j < dim; ++j) {
+      m(static_cast<Eigen::Index>(i), j) = static_cast<Scalar>(d[j]);
+      n2 += static_cast<int64_t>(d[j]) * d[j];
+    }
+    (*norms2)[i] = n2;
+  }
+  return m;
+}
+
+// Exact squared L2 via |q|^2 + |t|^2 - 2 q.t: the descriptors are integers,
+// and Scalar is chosen so that every dot product and partial sum is an
+// integer the type represents exactly (float: < 2^24), so the result does
+// not depend on summation order, SIMD width or thread count.
+template <typename Scalar>
+void NearestNeighbors(const FeatureSet& query, const FeatureSet& train, std::vector<Best2>* query_best,
+                      std::vector<Neighbor>* train_best) {
+  std::vector<int64_t> qn, tn;
+  const RowMatrix<Scalar> q = ToMatrix<Scalar>(query, &qn);
+  const RowMatrix<Scalar> t = ToMatrix<Scalar>(train, &tn);
+  const int nq = static_cast<int>(query.size());
+  const int nt = static_cast<int>(train.size());
+  const int num_train_blocks = (nt + kTrainBlock - 1) / kTrainBlock;
+  query_best->assign(nq, Best2());
+  train_best->assign(nt, Neighbor());
+
+  std::vector<std::vector<Best2>> per_thread(std::max(1, omp_get_max_threads()));
+#pragma omp parallel
+  {
+    std::vector<Best2>& local = per_thread[omp_get_thread_num()];
+    local.assign(nq, Best2());
+    RowMatrix<Scalar> tile;
+    // Each thread owns whole train blocks, hence their train_best entries.
+#pragma omp for schedule(dynamic, 1)
+    for (int tb = 0; tb < num_train_blocks; ++tb) {
+      const int t0 = tb * kTrainBlock;
+      const int tcount = std::min(kTrainBlock, nt - t0);
+      Neighbor* tbest = train_best->data() + t0;
+      for (int q0 = 0; q0 < nq; q0 += kQueryBlock) {
+        const int qcount = std::min(kQueryBlock, nq - q0);
+        tile.noalias() = q.middleRows(q0, qcount) * t.middleRows(t0, tcount).transpose();
+        for (int i = 0; i < qcount; ++i) {
+          const uint32_t qi = static_cast<uint32_t>(q0 + i);
+          const int64_t qn2 = qn[qi];
+          const Scalar* row = tile.data() + static_cast<size_t>(i) * tcount;
+          Best2& qb = local[qi];
+          for (int j = 0; j < tcount; ++j) {
+            const int64_t d2 = qn2 + tn[t0 + j] - 2 * static_cast<int64_t>(row[j]);
+            const uint32_t tj = static_cast<uint32_t>(t0 + j);
+            if (Better(d2, tj, qb.second)) qb.Offer(d2, tj);
+            if (Better(d2, qi, tbest[j])) tbest[j] = {d2, qi};
+          }
+        }
+      }
+    }
+  }
+  for (const std::vector<Best2>& local : per_thread) {
+    if (local.empty()) continue;
+    for (int i = 0; i < nq; ++i) {
+      (*query_best)[i].Offer(local[i].first.dist2, local[i].first.index);
+      (*query_best)[i].Offer(local[i].second.dist2, local[i].second.index);
+    }
+  }
+}
+
+}  // namespace
+
+absl::Status MatchOptions::Validate() const {
+  if (!(max_ratio > 0 && max_ratio <= 1)) {
+    return absl::InvalidArgumentError(absl::StrCat("MatchOptions::max_ratio = ", max_ratio, "; must be in (0, 1]"));
+  }
+  if (!(max_distance > 0)) {
+    return absl::InvalidArgumentError(absl::StrCat("MatchOptions::max_distance = ", max_distance, "; must be > 0"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Match>> MatchDescriptors(const FeatureSet& query, const FeatureSet& train,
+                                                    const MatchOptions& options) {
+  ARMAP_RETURN_IF_ERROR(options.Validate());
+  ARMAP_RETURN_IF_ERROR(query.CheckConsistent("query FeatureSet"));
+  ARMAP_RETURN_IF_ERROR(train.CheckConsistent("train FeatureSet"));
+  std::vector<Match> matches;
+  if (query.empty() || train.empty()) return matches;
+  if (query.dim != train.dim) {
+    return absl::InvalidArgumentError(absl::StrCat("descriptor dims differ: query ", query.dim, ", train ", train.dim));
+  }
+  if (query.size() > std::numeric_limits<uint32_t>::max() / 2 ||
+      train.size() > std::numeric_limits<uint32_t>::max() / 2) {
+    return absl::InvalidArgumentError("too many descriptors to match (ids are uint32)");
+  }
+
+  std::vector<Best2> query_best;
+  std::vector<Neighbor> train_best;
+  // float is exact while dim * 255^2 < 2^24 (dim <= 258); double beyond.
+  if (query.dim <= 256) {
+    NearestNeighbors<float>(query, train, &query_best, &train_best);
+  } else {
+    NearestNeighbors<double>(query, train, &query_best, &train_best);
+  }
+
+  const double max_ratio = options.max_ratio;
+  const double max_distance = options.max_distance;
+  for (size_t i = 0; i < query_best.size(); ++i) {
+    const Best2& b = query_best[i];
+    const double d1 = std::sqrt(static_cast<double>(b.first.dist2));
+    if (!(d1 <= max_distance)) continue;
+    if (b.second.index != std::numeric_limits<uint32_t>::max()) {
+      const double d2 = std::sqrt(static_cast<double>(b.second.dist2));
+      if (!(d1 < max_ratio * d2)) continue;
+    }
+    if (options.mutual && train_best[b.first.index].index != i) continue;
+    matches.push_back({static_cast<uint32_t>(i), b.first.index, static_cast<float>(d1)});
+  }
+  return matches;
+}
+
+}  // namespace armap::features
