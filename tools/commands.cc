@@ -16,6 +16,7 @@ int RunCli(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "Warnings and errors only");
   int exit_code = 0;
   RegisterSynthCommands(app, &exit_code);
+  RegisterMapCommands(app, &exit_code);
   app.parse_complete_callback([&] {
     InitLogging(verbose ? LogLevel::kDebug : quiet ? LogLevel::kWarn : LogLevel::kInfo);
   });

@@ -13,6 +13,7 @@ std::string VersionString();
 // Builds the full command tree. Each Register* adds one group of commands and
 // sets their callbacks; a callback stores its exit code in *exit_code.
 void RegisterSynthCommands(CLI::App& app, int* exit_code);
+void RegisterMapCommands(CLI::App& app, int* exit_code);
 
 // Runs the CLI on argv; returns the process exit code.
 int RunCli(int argc, char** argv);

@@ -1,0 +1,102 @@
+#include "mapping/pipeline/map_builder.h"
+
+#include <gtest/gtest.h>
+
+#include "core/map/map_data.h"
+#include "core/map/package.h"
+#include "core/testing/status_matchers.h"
+#include "datasets/synthetic/capture_generator.h"
+
+namespace armap::mapping {
+namespace {
+
+using ::armap::testing::IsOk;
+using ::armap::testing::StatusIs;
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+const fs::path& SmallCity() {
+  static const fs::path dir = [] {
+    const fs::path d = fs::temp_directory_path() / "armap_map_builder_test_city";
+    fs::remove_all(d);
+    synth::CaptureOptions o;
+    o.city.size_m = 80;
+    o.out_dir = d;
+    o.num_panos = 8;
+    o.num_queries = 0;
+    o.pano_width_px = 1024;
+    o.lidar.azimuth_resolution_deg = 1.0;
+    o.photo_root = ARMAP_SHARED_DATASETS;
+    EXPECT_TRUE(synth::GenerateCapture(o).ok());
+    return d;
+  }();
+  return dir;
+}
+
+MapBuildOptions FastOptions() {
+  MapBuildOptions o;
+  o.views.size_px = 320;
+  o.features.max_features = 800;
+  o.retrieval.num_clusters = 16;
+  return o;
+}
+
+TEST(MapBuilderTest, BuildsAPackageAndImprovesTheTrajectory) {
+  const fs::path out = fs::temp_directory_path() / "armap_map_builder_test_map";
+  MapBuildRequest request{SmallCity(), out, {}, /*overwrite=*/true};
+  auto report = BuildMap(request, FastOptions());
+  ASSERT_THAT(report.status(), IsOk());
+  // Contract keys.
+  for (const char* stage : {"ingest", "privacy", "views", "depth", "features", "alignment", "landmarks", "retrieval", "package"}) {
+    EXPECT_TRUE((*report)["stages"].contains(stage)) << stage;
+  }
+  for (const char* key : {"panos", "views", "landmarks", "observations", "lidar_points"}) {
+    EXPECT_TRUE((*report)["counts"].contains(key)) << key;
+  }
+  for (const char* key : {"total", "descriptors", "index"}) EXPECT_TRUE((*report)["size_bytes"].contains(key)) << key;
+  EXPECT_TRUE((*report)["privacy"].contains("faces"));
+  const auto& a = (*report)["alignment"];
+  ASSERT_TRUE(a.contains("median_pos_err_m_after")) << report->dump(2);
+  EXPECT_LT(a["median_pos_err_m_after"].get<double>(), a["median_pos_err_m_before"].get<double>());
+  EXPECT_LT(a["median_rot_err_deg_after"].get<double>(), a["median_rot_err_deg_before"].get<double>());
+  EXPECT_GT((*report)["counts"]["landmarks"].get<long>(), 1000);
+
+  auto manifest = map::ReadManifest(out);
+  ASSERT_THAT(manifest.status(), IsOk());
+  EXPECT_THAT(map::VerifyPackage(out, *manifest), IsOk());
+  auto landmarks = map::ReadLandmarks(out / "landmarks.bin");
+  ASSERT_THAT(landmarks.status(), IsOk());
+  auto views = map::ReadViews(out / "views.json");
+  ASSERT_THAT(views.status(), IsOk());
+  EXPECT_EQ(views->size(), 8u * 9u);
+
+  // Resuming: nothing to recompute, every stage but ingest and package is cached.
+  request.overwrite = false;
+  fs::remove_all(out);
+  auto again = BuildMap(request, FastOptions());
+  ASSERT_THAT(again.status(), IsOk());
+  for (const char* stage : {"privacy", "views", "depth", "features", "alignment", "landmarks", "retrieval"}) {
+    EXPECT_TRUE((*again)["stages"][stage]["skipped"].get<bool>()) << stage;
+  }
+}
+
+TEST(MapBuilderTest, BadConfigAndOutputsAreRefused) {
+  EXPECT_THAT(MapBuildOptions::FromJson(Json::parse(R"({"features": {"max_featurs": 10}})"), "cfg.json"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("features.max_featurs")));
+  EXPECT_THAT(MapBuildOptions::FromJson(Json::parse(R"({"features": {"max_features": "many"}})"), "cfg.json"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("wrong type")));
+  EXPECT_THAT(MapBuildOptions::FromJson(Json::parse(R"({"views": {"size_px": 1}})"), "cfg.json"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("size_px")));
+  auto ok = MapBuildOptions::FromJson(Json::parse(R"({"features": {"max_features": 10}})"), "cfg.json");
+  ASSERT_THAT(ok.status(), IsOk());
+  EXPECT_EQ(ok->features.max_features, 10);
+  // A capture that does not exist: an error, and no output folder appears.
+  const fs::path out = fs::temp_directory_path() / "armap_map_builder_test_none";
+  fs::remove_all(out);
+  MapBuildRequest request{fs::temp_directory_path() / "armap_no_capture_here", out, {}, false};
+  EXPECT_THAT(BuildMap(request, FastOptions()), StatusIs(absl::StatusCode::kNotFound, HasSubstr("armap_no_capture_here")));
+  EXPECT_FALSE(fs::exists(out));
+}
+
+}  // namespace
+}  // namespace armap::mapping

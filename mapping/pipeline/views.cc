@@ -1,0 +1,65 @@
+#include "mapping/pipeline/views.h"
+
+#include <cmath>
+
+#include <opencv2/imgproc.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace armap::mapping {
+
+absl::Status ViewRigOptions::Validate() const {
+  if (num_horizontal < 1 || num_horizontal > 36) {
+    return absl::InvalidArgumentError(absl::StrCat("ViewRigOptions::num_horizontal = ", num_horizontal, "; must be 1..36"));
+  }
+  if (size_px < 64 || size_px > 4096) {
+    return absl::InvalidArgumentError(absl::StrCat("ViewRigOptions::size_px = ", size_px, "; must be 64..4096"));
+  }
+  if (!(fov_deg >= 30 && fov_deg <= 120)) {
+    return absl::InvalidArgumentError(absl::StrCat("ViewRigOptions::fov_deg = ", fov_deg, "; must be 30..120"));
+  }
+  return absl::OkStatus();
+}
+
+ViewRig::ViewRig(const ViewRigOptions& options, int pano_width_px, int pano_height_px) {
+  const double f = 0.5 * options.size_px / std::tan(0.5 * options.fov_deg * M_PI / 180.0);
+  const double c = 0.5 * options.size_px - 0.5;
+  const Camera camera = Camera::Pinhole(options.size_px, options.size_px, f, f, c, c);
+  for (int k = 0; k < options.num_horizontal; ++k) {
+    const double yaw = 2.0 * M_PI * k / options.num_horizontal;
+    // Yaw to the right about the rig's y (down) axis.
+    const Eigen::Matrix3d rig_r_cam = Eigen::AngleAxisd(yaw, Eigen::Vector3d::UnitY()).toRotationMatrix();
+    views_.push_back({absl::StrFormat("yaw%03d", static_cast<int>(std::lround(yaw * 180 / M_PI))), camera,
+                      Rigid3d(Eigen::Quaterniond(rig_r_cam), Eigen::Vector3d::Zero()).Inverse()});
+  }
+  if (options.include_up) {
+    // Optical axis up (-y of the rig), image down towards the heading (+z).
+    Eigen::Matrix3d rig_r_cam;
+    rig_r_cam << Eigen::Vector3d::UnitX(), Eigen::Vector3d::UnitZ(), -Eigen::Vector3d::UnitY();
+    views_.push_back({"up", camera, Rigid3d(Eigen::Quaterniond(rig_r_cam), Eigen::Vector3d::Zero()).Inverse()});
+  }
+  const Camera pano = Camera::Equirectangular(pano_width_px, pano_height_px);
+  for (const VirtualView& view : views_) {
+    cv::Mat mx(camera.height, camera.width, CV_32F), my(camera.height, camera.width, CV_32F);
+    const Eigen::Quaterniond rig_r_cam = view.cam_from_rig.rotation.conjugate();
+    for (int r = 0; r < camera.height; ++r) {
+      for (int col = 0; col < camera.width; ++col) {
+        Eigen::Vector2d p;
+        pano.Project(rig_r_cam * camera.Unproject(Eigen::Vector2d(col, r)), &p);
+        mx.at<float>(r, col) = static_cast<float>(p.x());
+        my.at<float>(r, col) = static_cast<float>(p.y());
+      }
+    }
+    map_x_.push_back(mx);
+    map_y_.push_back(my);
+  }
+}
+
+cv::Mat ViewRig::Cut(const cv::Mat& panorama, size_t view_index) const {
+  cv::Mat out;
+  cv::remap(panorama, out, map_x_[view_index], map_y_[view_index], cv::INTER_LINEAR, cv::BORDER_WRAP);
+  return out;
+}
+
+}  // namespace armap::mapping
