@@ -10,7 +10,7 @@ PACKAGES=(
   # core libraries
   libeigen3-dev libabsl-dev libgeographiclib-dev nlohmann-json3-dev libcli11-dev
   libspdlog-dev libfmt-dev libcpp-httplib-dev libtinygltf-dev libfreetype-dev libharfbuzz-dev
-  libssl-dev libsqlite3-dev
+  libssl-dev libsqlite3-dev libexif-dev
   # vision, geometry, search
   libopencv-dev libopencv-contrib-dev opencv-data libpcl-dev libceres-dev libfaiss-dev
   # rpc

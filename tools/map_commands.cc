@@ -3,6 +3,8 @@
 
 #include "core/json.h"
 #include "core/logging.h"
+#include "mapping/colmap/colmap_sfm.h"
+#include "mapping/colmap/from_colmap.h"
 #include "mapping/pipeline/map_builder.h"
 #include "tools/commands.h"
 
@@ -62,6 +64,43 @@ void RegisterMapCommands(CLI::App& app, int* exit_code) {
     }
     PrintBuildTable(*report);
     ARMAP_LOG_INFO("map package written to {} (report: {}/report.json)", request->out_dir.string(), request->out_dir.string());
+  });
+
+  CLI::App* from_colmap = map->add_subcommand("from-colmap", "COLMAP reconstruction (+ database) -> map package");
+  auto fc = std::make_shared<mapping::FromColmapRequest>();
+  from_colmap->add_option("--model", fc->model_dir, "COLMAP sparse model folder (text or binary)")->required();
+  from_colmap->add_option("--database", fc->database_path, "COLMAP database.db (descriptors); without it descriptors are extracted from the images");
+  from_colmap->add_option("--images", fc->images_dir, "The photos")->required();
+  from_colmap->add_option("--out", fc->out_dir, "Output map package folder")->required();
+  from_colmap->add_option("--map-id", fc->map_id, "Map id (default: the output folder's name)");
+  from_colmap->add_flag("--overwrite", fc->overwrite, "Replace an existing package");
+  from_colmap->callback([=] {
+    auto report = mapping::BuildMapFromColmap(*fc, mapping::FromColmapOptions{});
+    if (!report.ok()) {
+      ARMAP_LOG_ERROR("map from-colmap: {}", report.status().message());
+      *exit_code = 1;
+      return;
+    }
+    std::printf("%s\n", report->dump(2).c_str());
+  });
+
+  CLI::App* sfm = map->add_subcommand("sfm", "Photos only: COLMAP SfM (CPU) then from-colmap -> map package");
+  auto sr = std::make_shared<mapping::ColmapSfmRequest>();
+  sfm->add_option("--images", sr->images_dir, "Folder of photos")->required();
+  sfm->add_option("--out", sr->out_dir, "Output map package folder")->required();
+  sfm->add_option("--workspace", sr->workspace_dir, "COLMAP workspace (default: <out>.colmap)");
+  sfm->add_option("--matcher", sr->matcher, "exhaustive or sequential")->capture_default_str();
+  sfm->add_option("--threads", sr->num_threads, "Threads")->capture_default_str();
+  sfm->add_option("--colmap", sr->colmap_binary, "The colmap program")->capture_default_str();
+  sfm->add_flag("--overwrite", sr->overwrite, "Replace an existing package");
+  sfm->callback([=] {
+    auto report = mapping::RunColmapSfm(*sr, mapping::FromColmapOptions{});
+    if (!report.ok()) {
+      ARMAP_LOG_ERROR("map sfm: {}", report.status().message());
+      *exit_code = 1;
+      return;
+    }
+    std::printf("%s\n", report->dump(2).c_str());
   });
 }
 

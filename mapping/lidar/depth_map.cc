@@ -333,6 +333,31 @@ absl::StatusOr<DepthMap> RenderDepth(const LidarMap& map, const Camera& camera, 
   st.occlusion_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - stage_start).count();
   stage_start = std::chrono::steady_clock::now();
   // 3. Depth at the pixel centre (see DepthOptions::refine_subpixel).
+  // Each winning point projected once: sub-pixel position, inverse depth.
+  std::vector<float> proj_u, proj_v, inv_z;
+  if (options.refine_subpixel) {
+    proj_u.assign(num_pixels, 0.f);
+    proj_v.assign(num_pixels, 0.f);
+    inv_z.assign(num_pixels, 0.f);
+#pragma omp parallel for schedule(static)
+    for (long k = 0; k < static_cast<long>(num_pixels); ++k) {
+      if (!valid[k]) continue;
+      const Eigen::Vector3f p = rotation * (points[winner[k]] - centre);
+      if (pinhole) {
+        proj_u[k] = static_cast<float>(fx * p.x() / p.z() + cxp);
+        proj_v[k] = static_cast<float>(fy * p.y() / p.z() + cyp);
+      } else {
+        Eigen::Vector2d pixel;
+        if (!camera.Project(p.cast<double>(), &pixel)) {
+          valid[k] = 0;  // projected during splatting; cannot fail here
+          continue;
+        }
+        proj_u[k] = static_cast<float>(pixel.x());
+        proj_v[k] = static_cast<float>(pixel.y());
+      }
+      inv_z[k] = 1.f / p.z();
+    }
+  }
   size_t refined = 0;
 #pragma omp parallel for schedule(static) reduction(+ : refined)
   for (int row = 0; row < height; ++row) {
@@ -365,20 +390,9 @@ absl::StatusOr<DepthMap> RenderDepth(const LidarMap& map, const Camera& camera, 
           if (!valid[j] || std::abs(raw[j] - z) > 0.3f * z + 0.1f) continue;
           const uint32_t index = winner[j];
           if (std::find(seen.begin(), seen.begin() + n, index) != seen.begin() + n) continue;
-          const Eigen::Vector3f p = rotation * (points[index] - centre);
-          double u, v;
-          if (pinhole) {
-            u = fx * p.x() / p.z() + cxp;
-            v = fy * p.y() / p.z() + cyp;
-          } else {
-            Eigen::Vector2d pixel;
-            if (!camera.Project(p.cast<double>(), &pixel)) continue;
-            u = pixel.x();
-            v = pixel.y();
-          }
           if (index == winner[k]) own = n;
           seen[n] = index;
-          samples[n] = Eigen::Vector3d(u - col, v - row, 1.0 / p.z());
+          samples[n] = Eigen::Vector3d(proj_u[j] - col, proj_v[j] - row, inv_z[j]);
           tight[n] = std::abs(raw[j] - z) <= 0.1f * z + 0.05f;
           ++n;
         }
@@ -400,7 +414,9 @@ absl::StatusOr<DepthMap> RenderDepth(const LidarMap& map, const Camera& camera, 
         // Spread in both image directions (not one scan line).
         const Eigen::Vector2d mean = ata.block<2, 1>(1, 0) / m;
         const Eigen::Matrix2d cov = ata.block<2, 2>(1, 1) / m - mean * mean.transpose();
-        if (Eigen::SelfAdjointEigenSolver<Eigen::Matrix2d>(cov).eigenvalues()[0] < 0.05) return false;
+        const double half_trace = 0.5 * (cov(0, 0) + cov(1, 1));
+        const double smallest = half_trace - std::hypot(0.5 * (cov(0, 0) - cov(1, 1)), cov(0, 1));
+        if (smallest < 0.05) return false;
         *plane = ata.ldlt().solve(atb);
         return plane->allFinite() && (*plane)[0] > 0;
       };

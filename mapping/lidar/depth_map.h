@@ -24,7 +24,8 @@ struct DepthOptions {
   //   0.5 * splat_footprint_m * fx / z  pixels (at most max_splat_radius_px),
   // so near points, whose neighbours project far apart, close the gaps between
   // them; beyond ~fx * footprint metres a point covers its own pixel only.
-  // The z-buffer keeps the nearest point per pixel.
+  // The z-buffer keeps the nearest point per pixel (ties: lowest index, so
+  // the result does not depend on thread timing).
   double splat_footprint_m = 0.08;
   int max_splat_radius_px = 8;
   // Occlusion (background seen through gaps in a nearer surface). Lidar
@@ -49,15 +50,16 @@ struct DepthOptions {
   // up with fx = 160 changes by 1 m per pixel row). When on, each pixel's
   // depth is evaluated at its centre on a plane in (u, v, 1/z) -- exact for
   // planar surfaces under perspective -- fitted to the distinct winning
-  // points of the pixels around it (2 px plus the splat radius): first those within 10% + 5 cm of
-  // the pixel's own point, then every one within 30% + 10 cm that lies
-  // within 1% + 3 cm of that plane (refitted while points drop out). A pixel
-  // without such a plane (fewer than 4 points, all on one line) or whose own
-  // point is off the plane is invalidated: its depth cannot be told at the
-  // centre. Off, the raw depth of the nearest point is kept.
+  // points of the pixels around it (2 px plus the splat radius): first those
+  // within 10% + 5 cm of the pixel's own point, then every one within
+  // 30% + 10 cm that lies within 1% + 3 cm of that plane (refitted while
+  // points drop out). A pixel without such a plane (fewer than 4 points, all
+  // on one line) or whose own point is off the plane is invalidated: its
+  // depth cannot be told at the centre. Off, the raw depth of the nearest
+  // point is kept.
   bool refine_subpixel = true;
 
-  // InvalidArgument naming the field.
+  // InvalidArgument naming the field ("DepthOptions::max_range_m = -1; ...").
   absl::Status Validate() const;
 };
 

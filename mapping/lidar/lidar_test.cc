@@ -281,9 +281,10 @@ TEST_F(SyntheticLidarTest, DepthMapsMatchTheTrueGeometry) {
     DepthRenderStats stats;
     const auto depth = RenderDepth(*map_, camera, cam_from_world, DepthOptions(), &stats);
     ASSERT_THAT(depth.status(), IsOk());
-    std::printf("[timing] RenderDepth %s: %.3f s (%zu cells, %zu points tested, %zu splatted, %zu pixels hit, "
-                "%zu occluded, %zu refined)\n",
-                pano.name.c_str(), stats.seconds, stats.num_cells_visited, stats.num_points_tested,
+    std::printf("[timing] RenderDepth %s: %.3f s (splat %.3f, occlusion %.3f, refine %.3f; %zu cells, %zu points "
+                "tested, %zu splatted, %zu pixels hit, %zu occluded, %zu refined)\n",
+                pano.name.c_str(), stats.seconds, stats.splat_seconds, stats.occlusion_seconds, stats.refine_seconds,
+                stats.num_cells_visited, stats.num_points_tested,
                 stats.num_points_splatted, stats.num_pixels_hit, stats.num_pixels_occluded, stats.num_pixels_refined);
     const Eigen::Vector3d centre = pano.world_from_rig.translation;
     const Eigen::Matrix3d world_r_cam = pano.world_from_rig.rotation.toRotationMatrix();
