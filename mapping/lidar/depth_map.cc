@@ -181,6 +181,20 @@ absl::StatusOr<DepthMap> RenderDepth(const LidarMap& map, const Camera& camera, 
   const Eigen::Vector3f centre = centre_d.cast<float>();
   const bool pinhole = camera.model == CameraModelId::kPinhole;
   const double fx = camera.params[0], fy = camera.params[1], cxp = camera.params[2], cyp = camera.params[3];
+  // Projection of a camera-frame point (z > 0): inlined for pinhole views,
+  // the camera model (with its distortion checks) otherwise.
+  auto project = [&](const Eigen::Vector3f& p, double* u, double* v) {
+    if (pinhole) {
+      *u = fx * p.x() / p.z() + cxp;
+      *v = fy * p.y() / p.z() + cyp;
+      return true;
+    }
+    Eigen::Vector2d pixel;
+    if (!camera.Project(p.cast<double>(), &pixel)) return false;
+    *u = pixel.x();
+    *v = pixel.y();
+    return true;
+  };
   const float max_range2 = static_cast<float>(options.max_range_m * options.max_range_m);
   const float min_depth = static_cast<float>(options.min_depth_m);
   const Frustum frustum = ImageFrustum(camera);
@@ -233,15 +247,7 @@ absl::StatusOr<DepthMap> RenderDepth(const LidarMap& map, const Camera& camera, 
       const Eigen::Vector3f p = rotation * rel;
       if (p.z() < min_depth) continue;
       double u, v;
-      if (pinhole) {
-        u = fx * p.x() / p.z() + cxp;
-        v = fy * p.y() / p.z() + cyp;
-      } else {
-        Eigen::Vector2d pixel;
-        if (!camera.Project(p.cast<double>(), &pixel)) continue;
-        u = pixel.x();
-        v = pixel.y();
-      }
+      if (!project(p, &u, &v)) continue;
       const double radius = std::min<double>(options.max_splat_radius_px, splat_scale / p.z());
       if (u < -0.5 - radius || v < -0.5 - radius || u >= width - 0.5 + radius || v >= height - 0.5 + radius) continue;
       ++splatted;
@@ -343,18 +349,13 @@ absl::StatusOr<DepthMap> RenderDepth(const LidarMap& map, const Camera& camera, 
     for (long k = 0; k < static_cast<long>(num_pixels); ++k) {
       if (!valid[k]) continue;
       const Eigen::Vector3f p = rotation * (points[winner[k]] - centre);
-      if (pinhole) {
-        proj_u[k] = static_cast<float>(fx * p.x() / p.z() + cxp);
-        proj_v[k] = static_cast<float>(fy * p.y() / p.z() + cyp);
-      } else {
-        Eigen::Vector2d pixel;
-        if (!camera.Project(p.cast<double>(), &pixel)) {
-          valid[k] = 0;  // projected during splatting; cannot fail here
-          continue;
-        }
-        proj_u[k] = static_cast<float>(pixel.x());
-        proj_v[k] = static_cast<float>(pixel.y());
+      double u, v;
+      if (!project(p, &u, &v)) {
+        valid[k] = 0;  // projected during splatting; cannot fail here
+        continue;
       }
+      proj_u[k] = static_cast<float>(u);
+      proj_v[k] = static_cast<float>(v);
       inv_z[k] = 1.f / p.z();
     }
   }
