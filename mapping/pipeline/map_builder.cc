@@ -198,6 +198,18 @@ OrderedJson LidarSummaryJson(const LidarPreprocessSummary& s) {
                      {"warnings", s.warnings}};
 }
 
+// Global keypoint ids: keypoint k of view v is offset[v] + k.
+struct KeypointIds {
+  explicit KeypointIds(const std::vector<ViewFeatures>& all) : offset(all.size() + 1, 0) {
+    for (size_t i = 0; i < all.size(); ++i) offset[i + 1] = offset[i] + static_cast<uint32_t>(all[i].features.size());
+  }
+  uint32_t Total() const { return offset.back(); }
+  size_t ViewOf(uint32_t id) const {
+    return static_cast<size_t>(std::upper_bound(offset.begin(), offset.end(), id) - offset.begin() - 1);
+  }
+  std::vector<uint32_t> offset;
+};
+
 // Union-find over global keypoint ids, for tracks.
 class DisjointSets {
  public:
@@ -248,6 +260,17 @@ class Builder {
     return poses;
   }
   absl::StatusOr<std::vector<Rigid3d>> RefinedPoses() const;
+  // The map-frame point of keypoint k of view `view_global` at its lidar
+  // depth, or nullopt without depth.
+  std::optional<Eigen::Vector3d> KeypointInWorld(const ViewFeatures& vf, size_t view_global, size_t k,
+                                                 const std::vector<Rigid3d>& world_from_rig) const {
+    const float d = vf.depth_m[k];
+    if (d <= 0) return std::nullopt;
+    const size_t nv = rig_->views().size(), p = view_global / nv, v = view_global % nv;
+    const auto& kp = vf.features.keypoints[k];
+    const Eigen::Vector3d ray = rig_->views()[v].camera.Unproject(Eigen::Vector2d(kp.x, kp.y));
+    return CamFromWorld(world_from_rig, p, v).Inverse() * (ray * (d / ray.z()));
+  }
   absl::StatusOr<std::vector<ViewFeatures>> LoadAllFeatures() const;
 
   absl::StatusOr<OrderedJson> RunPrivacy();
@@ -451,15 +474,10 @@ absl::StatusOr<OrderedJson> Builder::RunAlignment() {
   const size_t nv = rig_->views().size(), np = capture_.panos.size();
   const std::vector<Rigid3d> measured = MeasuredPoses();
   // Global keypoint ids.
-  std::vector<uint32_t> offset(all.size() + 1, 0);
-  for (size_t i = 0; i < all.size(); ++i) offset[i + 1] = offset[i] + static_cast<uint32_t>(all[i].features.size());
-  auto point_of = [&](size_t view_global, size_t k, const std::vector<Rigid3d>& poses) -> std::optional<Eigen::Vector3d> {
-    const float d = all[view_global].depth_m[k];
-    if (d <= 0) return std::nullopt;
-    const size_t p = view_global / nv, v = view_global % nv;
-    const auto& kp = all[view_global].features.keypoints[k];
-    const Eigen::Vector3d ray = rig_->views()[v].camera.Unproject(Eigen::Vector2d(kp.x, kp.y));
-    return CamFromWorld(poses, p, v).Inverse() * (ray * (d / ray.z()));
+  const KeypointIds keypoint_ids(all);
+  const std::vector<uint32_t>& offset = keypoint_ids.offset;
+  auto point_of = [&](size_t view_global, size_t k, const std::vector<Rigid3d>& poses) {
+    return KeypointInWorld(all[view_global], view_global, k, poses);
   };
   // Candidate view pairs between neighbouring panoramas.
   struct Pair { size_t a, b; };
@@ -508,7 +526,7 @@ absl::StatusOr<OrderedJson> Builder::RunAlignment() {
   }
   ARMAP_RETURN_IF_ERROR(status);
   progress.Done();
-  DisjointSets sets(offset.back());
+  DisjointSets sets(keypoint_ids.Total());
   long num_matches = 0;
   for (const auto& v : verified) {
     for (const auto& [a, b] : v) sets.Union(a, b);
@@ -523,7 +541,7 @@ absl::StatusOr<OrderedJson> Builder::RunAlignment() {
       if (root != id || components.count(root)) components[root].push_back(id);
     }
   }
-  auto view_of = [&](uint32_t id) { return static_cast<size_t>(std::upper_bound(offset.begin(), offset.end(), id) - offset.begin() - 1); };
+  auto view_of = [&](uint32_t id) { return keypoint_ids.ViewOf(id); };
   AlignmentInput input;
   input.world_from_rig = measured;
   for (const VirtualView& v : rig_->views()) {
@@ -631,19 +649,17 @@ absl::StatusOr<OrderedJson> Builder::RunLandmarks() {
   }
   ARMAP_RETURN_IF_ERROR(status);
   progress.Done();
-  std::vector<uint32_t> offset(all.size() + 1, 0);
-  for (size_t i = 0; i < all.size(); ++i) offset[i + 1] = offset[i] + static_cast<uint32_t>(all[i].features.size());
-  auto view_of = [&](uint32_t id) { return static_cast<size_t>(std::upper_bound(offset.begin(), offset.end(), id) - offset.begin() - 1); };
+  const KeypointIds keypoint_ids(all);
+  const std::vector<uint32_t>& offset = keypoint_ids.offset;
+  auto view_of = [&](uint32_t id) { return keypoint_ids.ViewOf(id); };
   auto point_of = [&](uint32_t id) -> std::optional<Eigen::Vector3d> {
     const size_t vg = view_of(id), k = id - offset[vg];
     const float d = all[vg].depth_m[k];
     if (d < options_.landmarks.min_depth_m || d > options_.landmarks.max_depth_m) return std::nullopt;
-    const auto& kp = all[vg].features.keypoints[k];
-    const Eigen::Vector3d ray = rig_->views()[vg % nv].camera.Unproject(Eigen::Vector2d(kp.x, kp.y));
-    return CamFromWorld(poses, vg / nv, vg % nv).Inverse() * (ray * (d / ray.z()));
+    return KeypointInWorld(all[vg], vg, k, poses);
   };
   map::Landmarks landmarks;
-  std::vector<bool> used(offset.back(), false);
+  std::vector<bool> used(keypoint_ids.Total(), false);
   // Multi-view tracks from the alignment stage.
   ARMAP_ASSIGN_OR_RETURN(std::string tracks_bin, ReadFileToString(ws_.StageDir("alignment") / "tracks.bin"));
   long multi = 0;
@@ -700,7 +716,7 @@ absl::StatusOr<OrderedJson> Builder::RunLandmarks() {
   }
   // Every other keypoint with lidar depth is a landmark too: the lidar gives
   // its 3D position without a second view.
-  for (uint32_t id = 0; id < offset.back(); ++id) {
+  for (uint32_t id = 0; id < keypoint_ids.Total(); ++id) {
     if (used[id]) continue;
     const auto x = point_of(id);
     if (!x) continue;
