@@ -1,0 +1,561 @@
+// The C ABI over armap::sdk::Client (see armap/armap_c.h for the rules).
+// Every export catches everything: no exception crosses into C, C# or JS.
+#include "armap/armap_c.h"
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "armap/sdk/client.h"
+
+namespace sdk = armap::sdk;
+
+struct ArmapClient {
+  std::unique_ptr<sdk::Client> client;
+};
+
+struct ArmapStream {
+  std::unique_ptr<sdk::LocalizeSession> session;
+  int64_t max_message_bytes = 0;  // of the client that opened it
+};
+
+namespace {
+
+// ---- ABI freeze: the documented layout (mirrored by C# and JS wrappers).
+
+#define ARMAP_STATIC_ASSERT_CODE(name, absl_code) \
+  static_assert(static_cast<int>(name) == static_cast<int>(absl::StatusCode::absl_code), #name)
+ARMAP_STATIC_ASSERT_CODE(ARMAP_OK, kOk);
+ARMAP_STATIC_ASSERT_CODE(ARMAP_CANCELLED, kCancelled);
+ARMAP_STATIC_ASSERT_CODE(ARMAP_UNKNOWN, kUnknown);
+ARMAP_STATIC_ASSERT_CODE(ARMAP_INVALID_ARGUMENT, kInvalidArgument);
+ARMAP_STATIC_ASSERT_CODE(ARMAP_DEADLINE_EXCEEDED, kDeadlineExceeded);
+ARMAP_STATIC_ASSERT_CODE(ARMAP_NOT_FOUND, kNotFound);
+ARMAP_STATIC_ASSERT_CODE(ARMAP_ALREADY_EXISTS, kAlreadyExists);
+ARMAP_STATIC_ASSERT_CODE(ARMAP_PERMISSION_DENIED, kPermissionDenied);
+ARMAP_STATIC_ASSERT_CODE(ARMAP_RESOURCE_EXHAUSTED, kResourceExhausted);
+ARMAP_STATIC_ASSERT_CODE(ARMAP_FAILED_PRECONDITION, kFailedPrecondition);
+ARMAP_STATIC_ASSERT_CODE(ARMAP_ABORTED, kAborted);
+ARMAP_STATIC_ASSERT_CODE(ARMAP_OUT_OF_RANGE, kOutOfRange);
+ARMAP_STATIC_ASSERT_CODE(ARMAP_UNIMPLEMENTED, kUnimplemented);
+ARMAP_STATIC_ASSERT_CODE(ARMAP_INTERNAL, kInternal);
+ARMAP_STATIC_ASSERT_CODE(ARMAP_UNAVAILABLE, kUnavailable);
+ARMAP_STATIC_ASSERT_CODE(ARMAP_DATA_LOSS, kDataLoss);
+ARMAP_STATIC_ASSERT_CODE(ARMAP_UNAUTHENTICATED, kUnauthenticated);
+#undef ARMAP_STATIC_ASSERT_CODE
+static_assert(static_cast<int>(ARMAP_FAILURE_LOW_CONFIDENCE) == static_cast<int>(sdk::FailureReason::kLowConfidence));
+
+static_assert(sizeof(ArmapRigid3) == 56);
+static_assert(sizeof(ArmapGeoPose) == 48);
+static_assert(sizeof(ArmapCamera) == 128);
+static_assert(sizeof(ArmapPrior) == 136 && offsetof(ArmapPrior, cam_from_world) == 72);
+static_assert(sizeof(ArmapClientOptions) == 24);
+static_assert(sizeof(ArmapLocalizeParams) == 400 && offsetof(ArmapLocalizeParams, camera) == 136 &&
+              offsetof(ArmapLocalizeParams, prior) == 264);
+static_assert(sizeof(ArmapStageTiming) == 32);
+static_assert(sizeof(ArmapLocalizeResult) == 944 && offsetof(ArmapLocalizeResult, cam_from_world) == 32 &&
+              offsetof(ArmapLocalizeResult, map_version) == 168 && offsetof(ArmapLocalizeResult, stages) == 560);
+static_assert(sizeof(ArmapMapInfo) == 240 && offsetof(ArmapMapInfo, num_views) == 184);
+
+// The first published size of each caller struct; smaller ones are refused.
+constexpr uint32_t kClientOptionsV1Size = 24;
+constexpr uint32_t kLocalizeParamsV1Size = 400;
+constexpr uint32_t kLocalizeResultV1Size = 944;
+constexpr uint32_t kMapInfoV1Size = 240;
+
+// ---- thread-local last error (fixed storage: setting it never throws).
+
+constexpr size_t kLastErrorSize = 1024;
+thread_local char g_last_error[kLastErrorSize] = "";
+
+void ClearError() noexcept { g_last_error[0] = '\0'; }
+
+int32_t SetError(int32_t code, const char* message) noexcept {
+  std::snprintf(g_last_error, kLastErrorSize, "%s", message != nullptr ? message : "");
+  return code;
+}
+
+int32_t SetError(int32_t code, const std::string& message) noexcept { return SetError(code, message.c_str()); }
+
+int32_t FromStatus(const absl::Status& status) noexcept {
+  if (status.ok()) return ARMAP_OK;
+  const absl::string_view message = status.message();
+  std::snprintf(g_last_error, kLastErrorSize, "%.*s", static_cast<int>(std::min<size_t>(message.size(), kLastErrorSize)),
+                message.data());
+  if (g_last_error[0] == '\0') std::snprintf(g_last_error, kLastErrorSize, "error %d", static_cast<int>(status.code()));
+  return static_cast<int32_t>(status.code());
+}
+
+int32_t NullArgument(const char* function, const char* parameter) noexcept {
+  std::snprintf(g_last_error, kLastErrorSize, "%s: %s is NULL", function, parameter);
+  return ARMAP_INVALID_ARGUMENT;
+}
+
+int32_t BadSize(const char* function, const char* parameter, uint32_t got, uint32_t min, const char* init) noexcept {
+  std::snprintf(g_last_error, kLastErrorSize,
+                "%s: %s->struct_size = %u; must be >= %u (initialise it with %s)", function, parameter,
+                static_cast<unsigned>(got), static_cast<unsigned>(min), init);
+  return ARMAP_INVALID_ARGUMENT;
+}
+
+#define ARMAP_C_TRY \
+  try {             \
+    ClearError();
+
+#define ARMAP_C_CATCH(function)                                                              \
+  }                                                                                          \
+  catch (const std::exception& e) {                                                          \
+    std::snprintf(g_last_error, kLastErrorSize, "%s: internal error: %s", function, e.what()); \
+    return ARMAP_INTERNAL;                                                                   \
+  }                                                                                          \
+  catch (...) {                                                                              \
+    std::snprintf(g_last_error, kLastErrorSize, "%s: internal error", function);             \
+    return ARMAP_INTERNAL;                                                                   \
+  }
+
+// Copies a string into a fixed char array, NUL-terminated, truncated at a
+// UTF-8 character boundary.
+void CopyString(const std::string& s, char* dst, size_t size) {
+  size_t n = std::min(s.size(), size - 1);
+  if (n < s.size()) {
+    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  }
+  std::memcpy(dst, s.data(), n);
+  std::memset(dst + n, 0, size - n);
+}
+
+// Reads a NUL-terminated string from a fixed char array.
+bool ReadString(const char* src, size_t size, std::string* out) {
+  const void* nul = std::memchr(src, '\0', size);
+  if (nul == nullptr) return false;
+  out->assign(src, static_cast<const char*>(nul) - src);
+  return true;
+}
+
+// A caller struct copied into a zeroed full-size local (reading only the
+// caller's struct_size bytes).
+template <typename T>
+T ReadStruct(const T* in) {
+  static_assert(std::is_trivially_copyable_v<T>);
+  T local;
+  std::memset(&local, 0, sizeof(T));
+  std::memcpy(&local, in, std::min<size_t>(in->struct_size, sizeof(T)));
+  return local;
+}
+
+// Writes a full local struct into the caller's, keeping its struct_size and
+// writing only that many bytes.
+template <typename T>
+void WriteStruct(T local, T* out) {
+  static_assert(std::is_trivially_copyable_v<T>);
+  const uint32_t size = out->struct_size;
+  local.struct_size = size;
+  std::memcpy(out, &local, std::min<size_t>(size, sizeof(T)));
+}
+
+// Zeroes the caller's result before anything can fail, so stale data is
+// never mistaken for an answer.
+template <typename T>
+void ClearStruct(T* out) {
+  T local;
+  std::memset(&local, 0, sizeof(T));
+  WriteStruct(local, out);
+}
+
+int32_t ToRequest(const char* function, const ArmapLocalizeParams* params_in, sdk::LocalizeRequest* request) {
+  if (params_in->struct_size < kLocalizeParamsV1Size) {
+    return BadSize(function, "params", params_in->struct_size, kLocalizeParamsV1Size, "armap_localize_params_init");
+  }
+  const ArmapLocalizeParams params = ReadStruct(params_in);
+  if (params.timeout_ms < 0) {
+    return SetError(ARMAP_INVALID_ARGUMENT, std::string(function) + ": params->timeout_ms = " +
+                                                std::to_string(params.timeout_ms) + "; must be >= 0");
+  }
+  request->timeout_ms = params.timeout_ms;
+  if (!ReadString(params.map_id, sizeof(params.map_id), &request->map_id)) {
+    return SetError(ARMAP_INVALID_ARGUMENT, std::string(function) + ": params->map_id is not NUL-terminated");
+  }
+  if (!ReadString(params.request_id, sizeof(params.request_id), &request->request_id)) {
+    return SetError(ARMAP_INVALID_ARGUMENT, std::string(function) + ": params->request_id is not NUL-terminated");
+  }
+  const ArmapCamera& camera = params.camera;
+  if (!ReadString(camera.model, sizeof(camera.model), &request->camera.model)) {
+    return SetError(ARMAP_INVALID_ARGUMENT, std::string(function) + ": params->camera.model is not NUL-terminated");
+  }
+  if (camera.num_params > ARMAP_MAX_CAMERA_PARAMS) {
+    return SetError(ARMAP_INVALID_ARGUMENT, std::string(function) + ": params->camera.num_params = " +
+                                                std::to_string(camera.num_params) + "; must be <= " +
+                                                std::to_string(ARMAP_MAX_CAMERA_PARAMS));
+  }
+  request->camera.width = camera.width;
+  request->camera.height = camera.height;
+  request->camera.params.assign(camera.params, camera.params + camera.num_params);
+  const ArmapPrior& prior = params.prior;
+  if (prior.has_position) request->prior.position = sdk::GeoPoint{prior.lat_deg, prior.lon_deg, prior.alt_m};
+  request->prior.accuracy_m = prior.accuracy_m;
+  if (prior.has_gravity) {
+    request->prior.gravity_in_cam = {prior.gravity_in_cam[0], prior.gravity_in_cam[1], prior.gravity_in_cam[2]};
+  }
+  if (prior.has_cam_from_world) {
+    const ArmapRigid3& p = prior.cam_from_world;
+    request->prior.cam_from_world = sdk::Rigid3{p.qw, p.qx, p.qy, p.qz, p.tx, p.ty, p.tz};
+  }
+  request->prior.cam_from_world_accuracy_m = prior.cam_from_world_accuracy_m;
+  return ARMAP_OK;
+}
+
+void ToResult(const sdk::LocalizeResult& r, ArmapLocalizeResult* out) {
+  ArmapLocalizeResult local;
+  std::memset(&local, 0, sizeof(local));
+  local.success = r.success ? 1 : 0;
+  local.failure_reason = static_cast<int32_t>(r.failure_reason);
+  local.num_features = r.num_features;
+  local.num_retrieved_views = r.num_retrieved_views;
+  local.num_matches = r.num_matches;
+  local.num_inliers = r.num_inliers;
+  const sdk::Rigid3& p = r.cam_from_world;
+  local.cam_from_world = ArmapRigid3{p.qw, p.qx, p.qy, p.qz, p.tx, p.ty, p.tz};
+  const sdk::GeoPose& g = r.geo_pose;
+  local.geo_pose = ArmapGeoPose{g.position.lat_deg, g.position.lon_deg, g.position.alt_m,
+                                g.heading_deg,      g.pitch_deg,        g.roll_deg};
+  local.confidence = r.confidence;
+  local.reprojection_rms_px = r.reprojection_rms_px;
+  local.server_ms = r.server_ms;
+  local.client_ms = r.client_ms;
+  local.map_version = r.map_version;
+  CopyString(r.map_id, local.map_id, sizeof(local.map_id));
+  CopyString(r.request_id, local.request_id, sizeof(local.request_id));
+  CopyString(r.failure_message, local.failure_message, sizeof(local.failure_message));
+  const size_t num_stages = std::min<size_t>(r.stages.size(), ARMAP_MAX_STAGES);
+  local.num_stages = static_cast<uint32_t>(num_stages);
+  for (size_t i = 0; i < num_stages; ++i) {
+    CopyString(r.stages[i].stage, local.stages[i].stage, sizeof(local.stages[i].stage));
+    local.stages[i].ms = r.stages[i].ms;
+  }
+  WriteStruct(local, out);
+}
+
+void ToMapInfo(const sdk::MapInfo& m, ArmapMapInfo* out) {
+  ArmapMapInfo local;
+  std::memset(&local, 0, sizeof(local));
+  CopyString(m.map_id, local.map_id, sizeof(local.map_id));
+  local.map_version = m.map_version;
+  CopyString(m.created_utc, local.created_utc, sizeof(local.created_utc));
+  local.origin_lat_deg = m.origin.lat_deg;
+  local.origin_lon_deg = m.origin.lon_deg;
+  local.origin_alt_m = m.origin.alt_m;
+  for (int i = 0; i < 3; ++i) {
+    local.bbox_min_m[i] = m.bbox_min_m[i];
+    local.bbox_max_m[i] = m.bbox_max_m[i];
+  }
+  local.num_views = m.num_views;
+  local.num_landmarks = m.num_landmarks;
+  CopyString(m.extractor.type, local.extractor_type, sizeof(local.extractor_type));
+  local.extractor_max_features = m.extractor.max_features;
+  local.extractor_octave_layers = m.extractor.octave_layers;
+  local.extractor_contrast_threshold = m.extractor.contrast_threshold;
+  local.extractor_edge_threshold = m.extractor.edge_threshold;
+  WriteStruct(local, out);
+}
+
+// Checks the common arguments of the localize calls and builds the request.
+int32_t PrepareLocalize(const char* function, const ArmapLocalizeParams* params, ArmapLocalizeResult* out,
+                        sdk::LocalizeRequest* request) {
+  if (params == nullptr) return NullArgument(function, "params");
+  if (out == nullptr) return NullArgument(function, "out");
+  if (out->struct_size < kLocalizeResultV1Size) {
+    return BadSize(function, "out", out->struct_size, kLocalizeResultV1Size, "armap_localize_result_init");
+  }
+  ClearStruct(out);
+  return ToRequest(function, params, request);
+}
+
+int32_t AddImage(const char* function, const uint8_t* image, size_t len, sdk::LocalizeRequest* request) {
+  if (image == nullptr) return NullArgument(function, "image");
+  if (len == 0) return SetError(ARMAP_INVALID_ARGUMENT, std::string(function) + ": len = 0; the image is empty");
+  request->image.assign(reinterpret_cast<const char*>(image), len);
+  return ARMAP_OK;
+}
+
+int32_t AddFeatures(const char* function, const float* keypoints, const uint8_t* descriptors, uint32_t n,
+                    uint32_t dim, int64_t max_message_bytes, sdk::LocalizeRequest* request) {
+  if (keypoints == nullptr) return NullArgument(function, "keypoints");
+  if (descriptors == nullptr) return NullArgument(function, "descriptors");
+  if (n == 0) return SetError(ARMAP_INVALID_ARGUMENT, std::string(function) + ": n = 0; no keypoints");
+  if (dim == 0) return SetError(ARMAP_INVALID_ARGUMENT, std::string(function) + ": dim = 0; must be > 0");
+  // Checked in 64 bits before allocating (size_t is 32 bits on wasm32).
+  const uint64_t bytes = uint64_t{n} * 4 * sizeof(float) + uint64_t{n} * dim;
+  if (bytes > static_cast<uint64_t>(max_message_bytes)) {
+    return SetError(ARMAP_INVALID_ARGUMENT, std::string(function) + ": " + std::to_string(n) + " features of dim " +
+                                                std::to_string(dim) + " are " + std::to_string(bytes) +
+                                                " bytes; the limit is " + std::to_string(max_message_bytes) +
+                                                " (max_message_bytes)");
+  }
+  request->keypoints.assign(keypoints, keypoints + size_t{n} * 4);
+  request->descriptors.assign(descriptors, descriptors + size_t{n} * dim);
+  request->descriptor_dim = dim;
+  return ARMAP_OK;
+}
+
+const char* StatusName(int32_t code) {
+  switch (code) {
+    case ARMAP_OK: return "OK";
+    case ARMAP_CANCELLED: return "CANCELLED";
+    case ARMAP_UNKNOWN: return "UNKNOWN";
+    case ARMAP_INVALID_ARGUMENT: return "INVALID_ARGUMENT";
+    case ARMAP_DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
+    case ARMAP_NOT_FOUND: return "NOT_FOUND";
+    case ARMAP_ALREADY_EXISTS: return "ALREADY_EXISTS";
+    case ARMAP_PERMISSION_DENIED: return "PERMISSION_DENIED";
+    case ARMAP_RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
+    case ARMAP_FAILED_PRECONDITION: return "FAILED_PRECONDITION";
+    case ARMAP_ABORTED: return "ABORTED";
+    case ARMAP_OUT_OF_RANGE: return "OUT_OF_RANGE";
+    case ARMAP_UNIMPLEMENTED: return "UNIMPLEMENTED";
+    case ARMAP_INTERNAL: return "INTERNAL";
+    case ARMAP_UNAVAILABLE: return "UNAVAILABLE";
+    case ARMAP_DATA_LOSS: return "DATA_LOSS";
+    case ARMAP_UNAUTHENTICATED: return "UNAUTHENTICATED";
+  }
+  return "UNKNOWN_CODE";
+}
+
+}  // namespace
+
+extern "C" {
+
+ARMAP_EXPORT const char* armap_version(void) { return sdk::Version(); }
+
+ARMAP_EXPORT const char* armap_last_error(void) { return g_last_error; }
+
+ARMAP_EXPORT const char* armap_status_name(int32_t code) { return StatusName(code); }
+
+ARMAP_EXPORT int32_t armap_client_options_init(ArmapClientOptions* options) {
+  ARMAP_C_TRY
+  if (options == nullptr) return NullArgument("armap_client_options_init", "options");
+  const sdk::ClientOptions defaults;
+  std::memset(options, 0, sizeof(*options));
+  options->struct_size = sizeof(*options);
+  options->max_message_bytes = defaults.max_message_bytes;
+  options->timeout_ms = defaults.timeout_ms;
+  options->connect_timeout_ms = defaults.connect_timeout_ms;
+  return ARMAP_OK;
+  ARMAP_C_CATCH("armap_client_options_init")
+}
+
+ARMAP_EXPORT int32_t armap_localize_params_init(ArmapLocalizeParams* params) {
+  ARMAP_C_TRY
+  if (params == nullptr) return NullArgument("armap_localize_params_init", "params");
+  std::memset(params, 0, sizeof(*params));
+  params->struct_size = sizeof(*params);
+  std::snprintf(params->camera.model, sizeof(params->camera.model), "PINHOLE");
+  params->prior.cam_from_world.qw = 1;
+  return ARMAP_OK;
+  ARMAP_C_CATCH("armap_localize_params_init")
+}
+
+ARMAP_EXPORT int32_t armap_localize_result_init(ArmapLocalizeResult* result) {
+  ARMAP_C_TRY
+  if (result == nullptr) return NullArgument("armap_localize_result_init", "result");
+  std::memset(result, 0, sizeof(*result));
+  result->struct_size = sizeof(*result);
+  result->cam_from_world.qw = 1;
+  return ARMAP_OK;
+  ARMAP_C_CATCH("armap_localize_result_init")
+}
+
+ARMAP_EXPORT int32_t armap_map_info_init(ArmapMapInfo* info) {
+  ARMAP_C_TRY
+  if (info == nullptr) return NullArgument("armap_map_info_init", "info");
+  std::memset(info, 0, sizeof(*info));
+  info->struct_size = sizeof(*info);
+  return ARMAP_OK;
+  ARMAP_C_CATCH("armap_map_info_init")
+}
+
+ARMAP_EXPORT int32_t armap_client_connect(const char* target, const ArmapClientOptions* options_or_null,
+                                          ArmapClient** out) {
+  constexpr const char* kFn = "armap_client_connect";
+  ARMAP_C_TRY
+  if (out == nullptr) return NullArgument(kFn, "out");
+  *out = nullptr;
+  if (target == nullptr) return NullArgument(kFn, "target");
+  sdk::ClientOptions options;
+  if (options_or_null != nullptr) {
+    if (options_or_null->struct_size < kClientOptionsV1Size) {
+      return BadSize(kFn, "options", options_or_null->struct_size, kClientOptionsV1Size, "armap_client_options_init");
+    }
+    const ArmapClientOptions o = ReadStruct(options_or_null);
+    if (o.timeout_ms != 0) options.timeout_ms = o.timeout_ms;
+    if (o.max_message_bytes != 0) options.max_message_bytes = o.max_message_bytes;
+    options.connect_timeout_ms = o.connect_timeout_ms;
+  }
+  auto client = sdk::Client::Connect(target, options);
+  if (!client.ok()) return FromStatus(client.status());
+  *out = new ArmapClient{std::move(*client)};
+  return ARMAP_OK;
+  ARMAP_C_CATCH(kFn)
+}
+
+ARMAP_EXPORT void armap_client_free(ArmapClient* client) {
+  try {
+    delete client;
+  } catch (...) {
+  }
+}
+
+ARMAP_EXPORT int32_t armap_client_wait_for_ready(const ArmapClient* client, int64_t timeout_ms) {
+  constexpr const char* kFn = "armap_client_wait_for_ready";
+  ARMAP_C_TRY
+  if (client == nullptr) return NullArgument(kFn, "client");
+  return FromStatus(client->client->WaitForReady(timeout_ms));
+  ARMAP_C_CATCH(kFn)
+}
+
+ARMAP_EXPORT int32_t armap_client_localize_image(const ArmapClient* client, const ArmapLocalizeParams* params,
+                                                 const uint8_t* image, size_t len, ArmapLocalizeResult* out) {
+  constexpr const char* kFn = "armap_client_localize_image";
+  ARMAP_C_TRY
+  if (client == nullptr) return NullArgument(kFn, "client");
+  sdk::LocalizeRequest request;
+  if (int32_t code = PrepareLocalize(kFn, params, out, &request); code != ARMAP_OK) return code;
+  if (int32_t code = AddImage(kFn, image, len, &request); code != ARMAP_OK) return code;
+  auto result = client->client->Localize(request);
+  if (!result.ok()) return FromStatus(result.status());
+  ToResult(*result, out);
+  return ARMAP_OK;
+  ARMAP_C_CATCH(kFn)
+}
+
+ARMAP_EXPORT int32_t armap_client_localize_features(const ArmapClient* client, const ArmapLocalizeParams* params,
+                                                    const float* keypoints, const uint8_t* descriptors, uint32_t n,
+                                                    uint32_t dim, ArmapLocalizeResult* out) {
+  constexpr const char* kFn = "armap_client_localize_features";
+  ARMAP_C_TRY
+  if (client == nullptr) return NullArgument(kFn, "client");
+  sdk::LocalizeRequest request;
+  if (int32_t code = PrepareLocalize(kFn, params, out, &request); code != ARMAP_OK) return code;
+  if (int32_t code = AddFeatures(kFn, keypoints, descriptors, n, dim, client->client->options().max_message_bytes,
+                                 &request);
+      code != ARMAP_OK) {
+    return code;
+  }
+  auto result = client->client->Localize(request);
+  if (!result.ok()) return FromStatus(result.status());
+  ToResult(*result, out);
+  return ARMAP_OK;
+  ARMAP_C_CATCH(kFn)
+}
+
+ARMAP_EXPORT int32_t armap_client_list_maps(const ArmapClient* client, ArmapMapInfo* maps, uint32_t capacity,
+                                            uint32_t* out_count) {
+  constexpr const char* kFn = "armap_client_list_maps";
+  ARMAP_C_TRY
+  if (client == nullptr) return NullArgument(kFn, "client");
+  if (out_count == nullptr) return NullArgument(kFn, "out_count");
+  *out_count = 0;
+  if (capacity > 0 && maps == nullptr) return NullArgument(kFn, "maps (with capacity > 0)");
+  const uint32_t stride = capacity > 0 ? maps[0].struct_size : 0;
+  if (capacity > 0 && stride < kMapInfoV1Size) {
+    return BadSize(kFn, "maps[0]", stride, kMapInfoV1Size, "armap_map_info_init");
+  }
+  auto list = client->client->ListMaps();
+  if (!list.ok()) return FromStatus(list.status());
+  *out_count = static_cast<uint32_t>(list->size());
+  const size_t n = std::min<size_t>(capacity, list->size());
+  for (size_t i = 0; i < n; ++i) {
+    auto* element = reinterpret_cast<ArmapMapInfo*>(reinterpret_cast<char*>(maps) + i * stride);
+    element->struct_size = stride;
+    ToMapInfo((*list)[i], element);
+  }
+  return ARMAP_OK;
+  ARMAP_C_CATCH(kFn)
+}
+
+ARMAP_EXPORT int32_t armap_client_get_map_info(const ArmapClient* client, const char* map_id, ArmapMapInfo* out) {
+  constexpr const char* kFn = "armap_client_get_map_info";
+  ARMAP_C_TRY
+  if (client == nullptr) return NullArgument(kFn, "client");
+  if (map_id == nullptr) return NullArgument(kFn, "map_id");
+  if (out == nullptr) return NullArgument(kFn, "out");
+  if (out->struct_size < kMapInfoV1Size) {
+    return BadSize(kFn, "out", out->struct_size, kMapInfoV1Size, "armap_map_info_init");
+  }
+  ClearStruct(out);
+  auto info = client->client->GetMapInfo(map_id);
+  if (!info.ok()) return FromStatus(info.status());
+  ToMapInfo(*info, out);
+  return ARMAP_OK;
+  ARMAP_C_CATCH(kFn)
+}
+
+ARMAP_EXPORT int32_t armap_client_open_stream(const ArmapClient* client, ArmapStream** out) {
+  constexpr const char* kFn = "armap_client_open_stream";
+  ARMAP_C_TRY
+  if (out == nullptr) return NullArgument(kFn, "out");
+  *out = nullptr;
+  if (client == nullptr) return NullArgument(kFn, "client");
+  auto session = client->client->OpenStream();
+  if (!session.ok()) return FromStatus(session.status());
+  *out = new ArmapStream{std::move(*session), client->client->options().max_message_bytes};
+  return ARMAP_OK;
+  ARMAP_C_CATCH(kFn)
+}
+
+ARMAP_EXPORT int32_t armap_stream_localize_image(ArmapStream* stream, const ArmapLocalizeParams* params,
+                                                 const uint8_t* image, size_t len, ArmapLocalizeResult* out) {
+  constexpr const char* kFn = "armap_stream_localize_image";
+  ARMAP_C_TRY
+  if (stream == nullptr) return NullArgument(kFn, "stream");
+  sdk::LocalizeRequest request;
+  if (int32_t code = PrepareLocalize(kFn, params, out, &request); code != ARMAP_OK) return code;
+  if (int32_t code = AddImage(kFn, image, len, &request); code != ARMAP_OK) return code;
+  auto result = stream->session->Localize(request);
+  if (!result.ok()) return FromStatus(result.status());
+  ToResult(*result, out);
+  return ARMAP_OK;
+  ARMAP_C_CATCH(kFn)
+}
+
+ARMAP_EXPORT int32_t armap_stream_localize_features(ArmapStream* stream, const ArmapLocalizeParams* params,
+                                                    const float* keypoints, const uint8_t* descriptors, uint32_t n,
+                                                    uint32_t dim, ArmapLocalizeResult* out) {
+  constexpr const char* kFn = "armap_stream_localize_features";
+  ARMAP_C_TRY
+  if (stream == nullptr) return NullArgument(kFn, "stream");
+  sdk::LocalizeRequest request;
+  if (int32_t code = PrepareLocalize(kFn, params, out, &request); code != ARMAP_OK) return code;
+  if (int32_t code = AddFeatures(kFn, keypoints, descriptors, n, dim, stream->max_message_bytes, &request);
+      code != ARMAP_OK) {
+    return code;
+  }
+  auto result = stream->session->Localize(request);
+  if (!result.ok()) return FromStatus(result.status());
+  ToResult(*result, out);
+  return ARMAP_OK;
+  ARMAP_C_CATCH(kFn)
+}
+
+ARMAP_EXPORT int32_t armap_stream_close(ArmapStream* stream) {
+  constexpr const char* kFn = "armap_stream_close";
+  ARMAP_C_TRY
+  if (stream == nullptr) return NullArgument(kFn, "stream");
+  return FromStatus(stream->session->Close());
+  ARMAP_C_CATCH(kFn)
+}
+
+ARMAP_EXPORT void armap_stream_free(ArmapStream* stream) {
+  try {
+    delete stream;
+  } catch (...) {
+  }
+}
+
+}  // extern "C"

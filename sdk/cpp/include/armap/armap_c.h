@@ -1,0 +1,274 @@
+/* armap C ABI: the visual positioning client for C, C# (P/Invoke) and other
+ * foreign-function callers. Plain C99, shipped as libarmap_sdk_c.so; only the
+ * functions declared here are exported.
+ *
+ * Rules of the ABI
+ *  - Every function that can fail returns an int32_t ArmapStatusCode
+ *    (ARMAP_OK = 0; the values equal absl::StatusCode and gRPC codes). On
+ *    failure armap_last_error() holds a message for the calling thread.
+ *  - A localization that finds no confident pose is NOT an error: the call
+ *    returns ARMAP_OK with result->success == 0 and result->failure_reason.
+ *  - No C++ exception ever crosses the boundary (ARMAP_INTERNAL instead).
+ *  - A NULL pointer where an object is required gives ARMAP_INVALID_ARGUMENT
+ *    and a message naming the parameter.
+ *  - No bool: flags are int32_t 0/1. Only fixed-width integers, double and
+ *    fixed-size char arrays (NUL-terminated UTF-8, truncated to fit) appear
+ *    in structs; there are no pointers inside structs. Every struct field is
+ *    naturally aligned with explicit padding, so the layout is the same for
+ *    x86-64, arm64 and wasm32 and can be mirrored with C#
+ *    [StructLayout(LayoutKind.Sequential)] without Pack.
+ *  - Structs passed by the caller start with `uint32_t struct_size`, set by
+ *    the armap_*_init() functions (or to sizeof by hand). The library reads
+ *    and writes only the first struct_size bytes; fields are only ever
+ *    appended, a zero field means "default", and struct_size below the
+ *    first version's size is refused with ARMAP_INVALID_ARGUMENT.
+ *  - Ownership: handles returned through `out` parameters belong to the
+ *    caller. An ArmapClient must be released with armap_client_free, an
+ *    ArmapStream with armap_stream_free (a stream may outlive its client).
+ *    Strings returned as const char* belong to the library.
+ *  - Threads: an ArmapClient may be used from many threads at once; an
+ *    ArmapStream from one thread at a time.
+ */
+#ifndef ARMAP_ARMAP_C_H_
+#define ARMAP_ARMAP_C_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#if defined(ARMAP_C_BUILDING)
+#define ARMAP_EXPORT __declspec(dllexport)
+#else
+#define ARMAP_EXPORT __declspec(dllimport)
+#endif
+#elif defined(__GNUC__) || defined(__clang__)
+#define ARMAP_EXPORT __attribute__((visibility("default")))
+#else
+#define ARMAP_EXPORT
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status codes: one enumerator per line, `ARMAP_NAME = N, // comment`
+ * (generators of the C# and JS enums parse exactly this form). */
+typedef enum ArmapStatusCode {
+  ARMAP_OK = 0,                   /* success */
+  ARMAP_CANCELLED = 1,            /* the call was cancelled */
+  ARMAP_UNKNOWN = 2,              /* unknown error */
+  ARMAP_INVALID_ARGUMENT = 3,     /* bad argument: NULL pointer, malformed request, too large */
+  ARMAP_DEADLINE_EXCEEDED = 4,    /* no answer within the timeout */
+  ARMAP_NOT_FOUND = 5,            /* unknown map id */
+  ARMAP_ALREADY_EXISTS = 6,       /* the entity already exists */
+  ARMAP_PERMISSION_DENIED = 7,    /* the caller may not do this */
+  ARMAP_RESOURCE_EXHAUSTED = 8,   /* server saturated or a size limit hit */
+  ARMAP_FAILED_PRECONDITION = 9,  /* wrong state, e.g. a closed stream */
+  ARMAP_ABORTED = 10,             /* the server ended the session */
+  ARMAP_OUT_OF_RANGE = 11,        /* index or value out of range */
+  ARMAP_UNIMPLEMENTED = 12,       /* not supported by this server */
+  ARMAP_INTERNAL = 13,            /* internal error (a bug) */
+  ARMAP_UNAVAILABLE = 14,         /* server unreachable; retry later */
+  ARMAP_DATA_LOSS = 15,           /* unrecoverable data loss */
+  ARMAP_UNAUTHENTICATED = 16,     /* missing or bad credentials */
+} ArmapStatusCode;
+
+/* Why a valid query was not localized (result->failure_reason). */
+typedef enum ArmapFailureReason {
+  ARMAP_FAILURE_NONE = 0,                 /* localized */
+  ARMAP_FAILURE_NO_CANDIDATES = 1,        /* no map view near the prior */
+  ARMAP_FAILURE_TOO_FEW_FEATURES = 2,     /* the image has almost no texture */
+  ARMAP_FAILURE_TOO_FEW_MATCHES = 3,      /* features do not match the map */
+  ARMAP_FAILURE_TOO_FEW_INLIERS = 4,      /* no pose agrees with enough matches */
+  ARMAP_FAILURE_DEGENERATE_GEOMETRY = 5,  /* inliers bunched: pose undetermined */
+  ARMAP_FAILURE_LOW_CONFIDENCE = 6,       /* a pose, but below the confidence bar */
+} ArmapFailureReason;
+
+/* Array and string sizes (bytes including the terminating NUL). */
+#define ARMAP_MAP_ID_SIZE 64
+#define ARMAP_REQUEST_ID_SIZE 64
+#define ARMAP_CAMERA_MODEL_SIZE 16
+#define ARMAP_MAX_CAMERA_PARAMS 12
+#define ARMAP_MESSAGE_SIZE 256
+#define ARMAP_STAGE_NAME_SIZE 24
+#define ARMAP_MAX_STAGES 12
+
+typedef struct ArmapClient ArmapClient; /* opaque; armap_client_free */
+typedef struct ArmapStream ArmapStream; /* opaque; armap_stream_free */
+
+/* cam_from_world style rigid transform: point_in_target = R(q) *
+ * point_in_source + t; unit quaternion [w, x, y, z], metres. 56 bytes. */
+typedef struct ArmapRigid3 {
+  double qw, qx, qy, qz;
+  double tx, ty, tz;
+} ArmapRigid3;
+
+/* Camera centre in WGS84 and the optical axis' heading (clockwise from
+ * north, [0, 360)), pitch (up positive) and roll, degrees. 48 bytes. */
+typedef struct ArmapGeoPose {
+  double lat_deg, lon_deg, alt_m;
+  double heading_deg, pitch_deg, roll_deg;
+} ArmapGeoPose;
+
+/* model "PINHOLE" (fx fy cx cy) or "OPENCV" (fx fy cx cy k1 k2 p1 p2), at the
+ * resolution of the image / keypoints. 128 bytes. */
+typedef struct ArmapCamera {
+  char model[ARMAP_CAMERA_MODEL_SIZE];
+  uint32_t width;
+  uint32_t height;
+  uint32_t num_params;
+  uint32_t reserved0;
+  double params[ARMAP_MAX_CAMERA_PARAMS];
+} ArmapCamera;
+
+/* What the phone knows; each part is used only when its has_* flag is 1.
+ * 136 bytes. */
+typedef struct ArmapPrior {
+  int32_t has_position;
+  int32_t has_gravity;
+  double lat_deg, lon_deg, alt_m;   /* GPS / network fix */
+  double accuracy_m;                /* horizontal 1-sigma; 0 = 10 m */
+  double gravity_in_cam[3];         /* accelerometer "down" in the camera frame */
+  int32_t has_cam_from_world;
+  uint32_t reserved0;
+  ArmapRigid3 cam_from_world;       /* a previous pose in the map frame */
+  double cam_from_world_accuracy_m; /* 0 = 2 m */
+} ArmapPrior;
+
+/* Client options; NULL in armap_client_connect means all defaults. 24 bytes. */
+typedef struct ArmapClientOptions {
+  uint32_t struct_size;
+  int32_t max_message_bytes;  /* 0 = 16 MiB; larger requests are refused client-side */
+  int64_t timeout_ms;         /* per call; 0 = 10000 */
+  int64_t connect_timeout_ms; /* > 0: connect waits until ready (else UNAVAILABLE); 0 = lazy */
+} ArmapClientOptions;
+
+/* Everything about a query except its payload. 400 bytes. */
+typedef struct ArmapLocalizeParams {
+  uint32_t struct_size;
+  int32_t timeout_ms;                       /* 0 = the client's timeout */
+  char map_id[ARMAP_MAP_ID_SIZE];           /* "" = the server's only map */
+  char request_id[ARMAP_REQUEST_ID_SIZE];   /* echoed in the result; may be "" */
+  ArmapCamera camera;
+  ArmapPrior prior;
+} ArmapLocalizeParams;
+
+/* 32 bytes. */
+typedef struct ArmapStageTiming {
+  char stage[ARMAP_STAGE_NAME_SIZE];
+  double ms;
+} ArmapStageTiming;
+
+/* 944 bytes. */
+typedef struct ArmapLocalizeResult {
+  uint32_t struct_size;
+  int32_t success;         /* 1 = a confident pose; 0 = see failure_reason */
+  int32_t failure_reason;  /* ArmapFailureReason */
+  int32_t num_features;
+  int32_t num_retrieved_views;
+  int32_t num_matches;
+  int32_t num_inliers;
+  uint32_t num_stages;     /* entries used in stages[] */
+  ArmapRigid3 cam_from_world; /* map frame (ENU metres); valid when success */
+  ArmapGeoPose geo_pose;      /* valid when success */
+  double confidence;          /* [0, 1] */
+  double reprojection_rms_px;
+  double server_ms;           /* server wall time */
+  double client_ms;           /* round trip measured by the client */
+  int64_t map_version;
+  char map_id[ARMAP_MAP_ID_SIZE];
+  char request_id[ARMAP_REQUEST_ID_SIZE];
+  char failure_message[ARMAP_MESSAGE_SIZE];
+  ArmapStageTiming stages[ARMAP_MAX_STAGES];
+} ArmapLocalizeResult;
+
+/* 240 bytes. */
+typedef struct ArmapMapInfo {
+  uint32_t struct_size;
+  uint32_t reserved0;
+  char map_id[ARMAP_MAP_ID_SIZE];
+  int64_t map_version;
+  char created_utc[32];
+  double origin_lat_deg, origin_lon_deg, origin_alt_m; /* of the map's ENU frame */
+  double bbox_min_m[3];
+  double bbox_max_m[3];
+  int64_t num_views;
+  int64_t num_landmarks;
+  char extractor_type[16];  /* "rootsift" or "sift" */
+  int32_t extractor_max_features;
+  int32_t extractor_octave_layers;
+  double extractor_contrast_threshold;
+  double extractor_edge_threshold;
+} ArmapMapInfo;
+
+/* ---- library ---- */
+
+/* "MAJOR.MINOR.PATCH"; static storage. */
+ARMAP_EXPORT const char* armap_version(void);
+/* The message of this thread's last failed call ("" when the last call
+ * succeeded). Valid until this thread's next armap_* call. */
+ARMAP_EXPORT const char* armap_last_error(void);
+/* The name of a status code, e.g. "NOT_FOUND"; static storage. */
+ARMAP_EXPORT const char* armap_status_name(int32_t code);
+
+/* Zero the struct and set struct_size (and documented defaults). */
+ARMAP_EXPORT int32_t armap_client_options_init(ArmapClientOptions* options);
+ARMAP_EXPORT int32_t armap_localize_params_init(ArmapLocalizeParams* params);
+ARMAP_EXPORT int32_t armap_localize_result_init(ArmapLocalizeResult* result);
+ARMAP_EXPORT int32_t armap_map_info_init(ArmapMapInfo* info);
+
+/* ---- client ---- */
+
+/* Creates a client for target "host:port". On input *out is ignored; on
+ * success it receives a client that must be released with
+ * armap_client_free; on failure it is set to NULL. */
+ARMAP_EXPORT int32_t armap_client_connect(const char* target, const ArmapClientOptions* options_or_null,
+                                          ArmapClient** out);
+/* Releases a client; NULL is allowed. */
+ARMAP_EXPORT void armap_client_free(ArmapClient* client);
+/* Blocks until connected; ARMAP_UNAVAILABLE after timeout_ms. */
+ARMAP_EXPORT int32_t armap_client_wait_for_ready(const ArmapClient* client, int64_t timeout_ms);
+
+/* Localizes an encoded image (JPEG or PNG, `len` bytes). */
+ARMAP_EXPORT int32_t armap_client_localize_image(const ArmapClient* client, const ArmapLocalizeParams* params,
+                                                 const uint8_t* image, size_t len, ArmapLocalizeResult* out);
+/* Localizes features extracted on the device with the map's extractor:
+ * keypoints n x 4 floats (x, y px, scale px, orientation rad), descriptors
+ * n x dim bytes, both row-major. */
+ARMAP_EXPORT int32_t armap_client_localize_features(const ArmapClient* client, const ArmapLocalizeParams* params,
+                                                    const float* keypoints, const uint8_t* descriptors, uint32_t n,
+                                                    uint32_t dim, ArmapLocalizeResult* out);
+
+/* Lists the server's maps into a caller buffer of `capacity` entries (maps
+ * may be NULL when capacity is 0). *out_count receives the number of maps
+ * the server has, which may exceed capacity: call again with a larger
+ * buffer then. The element stride is maps[0].struct_size (set it with
+ * armap_map_info_init on every element, or at least on maps[0]). */
+ARMAP_EXPORT int32_t armap_client_list_maps(const ArmapClient* client, ArmapMapInfo* maps, uint32_t capacity,
+                                            uint32_t* out_count);
+/* ARMAP_NOT_FOUND for an unknown map id. */
+ARMAP_EXPORT int32_t armap_client_get_map_info(const ArmapClient* client, const char* map_id, ArmapMapInfo* out);
+
+/* ---- stream (a continuous AR session) ---- */
+
+/* Opens a LocalizeStream session: the server uses each response's pose as
+ * the next request's prior unless the request carries one. On success *out
+ * must be released with armap_stream_free. */
+ARMAP_EXPORT int32_t armap_client_open_stream(const ArmapClient* client, ArmapStream** out);
+/* One round trip in the session (send, then wait for the response). */
+ARMAP_EXPORT int32_t armap_stream_localize_image(ArmapStream* stream, const ArmapLocalizeParams* params,
+                                                 const uint8_t* image, size_t len, ArmapLocalizeResult* out);
+ARMAP_EXPORT int32_t armap_stream_localize_features(ArmapStream* stream, const ArmapLocalizeParams* params,
+                                                    const float* keypoints, const uint8_t* descriptors, uint32_t n,
+                                                    uint32_t dim, ArmapLocalizeResult* out);
+/* Ends the session and returns its final status; idempotent. The stream
+ * still has to be released with armap_stream_free. */
+ARMAP_EXPORT int32_t armap_stream_close(ArmapStream* stream);
+/* Releases a stream (cancelling it if not closed); NULL is allowed. */
+ARMAP_EXPORT void armap_stream_free(ArmapStream* stream);
+
+#ifdef __cplusplus
+}  /* extern "C" */
+#endif
+
+#endif  /* ARMAP_ARMAP_C_H_ */

@@ -1,0 +1,321 @@
+#include "armap/sdk/client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <deque>
+#include <utility>
+
+#include "armap/v1/localization.grpc.pb.h"
+#include "convert.h"
+
+namespace armap::sdk {
+namespace internal {
+
+using Clock = std::chrono::steady_clock;
+
+struct ClientState {
+  std::string target;
+  ClientOptions options;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<v1::Localization::Stub> stub;
+
+  int64_t TimeoutMs(int64_t requested) const { return requested > 0 ? requested : options.timeout_ms; }
+  std::string Context(const char* method) const { return std::string(method) + " to " + target; }
+};
+
+namespace {
+
+double MsSince(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+std::chrono::system_clock::time_point DeadlineIn(int64_t ms) {
+  return std::chrono::system_clock::now() + std::chrono::milliseconds(ms);
+}
+
+// Validates, converts and checks the encoded size against the limit.
+absl::Status BuildRequest(const ClientState& client, const LocalizeRequest& request, v1::LocalizeRequest* out) {
+  if (absl::Status s = ValidateLocalizeRequest(request, client.options.max_message_bytes); !s.ok()) return s;
+  ToProto(request, out);
+  const size_t bytes = out->ByteSizeLong();
+  if (bytes > static_cast<size_t>(client.options.max_message_bytes)) {
+    return absl::InvalidArgumentError("LocalizeRequest encodes to " + std::to_string(bytes) +
+                                      " bytes; the limit is " + std::to_string(client.options.max_message_bytes) +
+                                      " (ClientOptions::max_message_bytes)");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+// One LocalizeStream call driven through its own completion queue, so that
+// every step (start, write, read, finish) has a deadline without a helper
+// thread. At most one operation is in flight at a time.
+struct StreamState {
+  enum class Wait { kOk, kFailed, kTimedOut };
+
+  std::shared_ptr<const ClientState> client;  // keeps the channel alive
+  grpc::CompletionQueue cq;
+  grpc::ClientContext context;
+  std::unique_ptr<grpc::ClientAsyncReaderWriter<v1::LocalizeRequest, v1::LocalizeResponse>> call;
+  std::deque<Clock::time_point> sent_at;  // one entry per unanswered Send
+  bool writes_done = false;
+  bool finished = false;
+  absl::Status error;         // the error that ended the session, if any
+  absl::Status final_status;  // the call's status once finished
+
+  explicit StreamState(std::shared_ptr<const ClientState> c) : client(std::move(c)) {}
+
+  ~StreamState() {
+    if (call != nullptr && !finished) {
+      context.TryCancel();
+      grpc::Status status;
+      call->Finish(&status, Tag(kFinish));
+      WaitFor(kFinish, -1);
+    }
+    cq.Shutdown();
+    void* tag;
+    bool ok;
+    while (cq.Next(&tag, &ok)) {
+    }
+  }
+
+  enum Op : intptr_t { kStart = 1, kWrite, kRead, kWritesDone, kFinish };
+  static void* Tag(Op op) { return reinterpret_cast<void*>(static_cast<intptr_t>(op)); }
+
+  // Waits for `op` to complete; after timeout_ms (< 0: forever) cancels the
+  // call and still waits for the operation to come back (it then fails).
+  Wait WaitFor(Op op, int64_t timeout_ms) {
+    bool timed_out = false;
+    auto deadline = timeout_ms < 0 ? std::chrono::system_clock::time_point::max() : DeadlineIn(timeout_ms);
+    for (;;) {
+      void* tag = nullptr;
+      bool ok = false;
+      const auto r = cq.AsyncNext(&tag, &ok, deadline);
+      if (r == grpc::CompletionQueue::GOT_EVENT) {
+        if (tag != Tag(op)) continue;  // cannot happen: one operation at a time
+        if (timed_out) return Wait::kTimedOut;
+        return ok ? Wait::kOk : Wait::kFailed;
+      }
+      if (r == grpc::CompletionQueue::SHUTDOWN) return Wait::kFailed;
+      context.TryCancel();
+      timed_out = true;
+      deadline = std::chrono::system_clock::time_point::max();
+    }
+  }
+
+  // Ends the session after a failed or timed-out step and records why.
+  absl::Status Fail(Wait how, const char* step, int64_t timeout_ms) {
+    if (!finished) {
+      grpc::Status status;
+      call->Finish(&status, Tag(kFinish));
+      if (WaitFor(kFinish, 5000) == Wait::kTimedOut && status.ok()) {
+        status = grpc::Status(grpc::StatusCode::CANCELLED, "no final status from the server");
+      }
+      finished = true;
+      final_status = FromGrpcStatus(status, client->Context("LocalizeStream"));
+    }
+    if (how == Wait::kTimedOut) {
+      error = absl::DeadlineExceededError(client->Context("LocalizeStream") + ": " + step + " did not complete within " +
+                                          std::to_string(timeout_ms) + " ms");
+    } else if (!final_status.ok()) {
+      error = final_status;
+    } else {
+      error = absl::AbortedError(client->Context("LocalizeStream") + ": the server ended the session during " + step);
+    }
+    return error;
+  }
+
+  absl::Status Start() {
+    const int64_t timeout_ms = client->options.timeout_ms;
+    call = client->stub->PrepareAsyncLocalizeStream(&context, &cq);
+    call->StartCall(Tag(kStart));
+    const Wait w = WaitFor(kStart, timeout_ms);
+    if (w != Wait::kOk) return Fail(w, "opening the stream", timeout_ms);
+    return absl::OkStatus();
+  }
+
+  absl::Status Send(const LocalizeRequest& request) {
+    if (!error.ok()) return error;
+    if (writes_done) return absl::FailedPreconditionError("LocalizeSession::Send after Close");
+    v1::LocalizeRequest proto;
+    if (absl::Status s = BuildRequest(*client, request, &proto); !s.ok()) return s;  // the session stays usable
+    const int64_t timeout_ms = client->TimeoutMs(request.timeout_ms);
+    sent_at.push_back(Clock::now());
+    call->Write(proto, Tag(kWrite));
+    const Wait w = WaitFor(kWrite, timeout_ms);
+    if (w != Wait::kOk) return Fail(w, "sending a request", timeout_ms);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<LocalizeResult> Receive(int64_t requested_timeout_ms) {
+    if (!error.ok()) return error;
+    if (sent_at.empty()) {
+      return absl::FailedPreconditionError("LocalizeSession::Receive without an unanswered Send");
+    }
+    if (requested_timeout_ms < 0) {
+      return absl::InvalidArgumentError("LocalizeSession::Receive timeout_ms = " +
+                                        std::to_string(requested_timeout_ms) + "; must be >= 0");
+    }
+    const int64_t timeout_ms = client->TimeoutMs(requested_timeout_ms);
+    v1::LocalizeResponse response;
+    call->Read(&response, Tag(kRead));
+    const Wait w = WaitFor(kRead, timeout_ms);
+    if (w != Wait::kOk) return Fail(w, "waiting for a response", timeout_ms);
+    LocalizeResult result = FromProto(response);
+    result.client_ms = MsSince(sent_at.front());
+    sent_at.pop_front();
+    return result;
+  }
+
+  absl::Status Close() {
+    if (finished) return error.ok() ? final_status : error;
+    const int64_t timeout_ms = client->options.timeout_ms;
+    writes_done = true;
+    call->WritesDone(Tag(kWritesDone));
+    Wait w = WaitFor(kWritesDone, timeout_ms);
+    if (w != Wait::kOk) return Fail(w, "closing the stream", timeout_ms);
+    // Discard unread responses, then see the server end the stream.
+    for (;;) {
+      v1::LocalizeResponse response;
+      call->Read(&response, Tag(kRead));
+      w = WaitFor(kRead, timeout_ms);
+      if (w == Wait::kTimedOut) return Fail(w, "closing the stream", timeout_ms);
+      if (w == Wait::kFailed) break;
+      if (!sent_at.empty()) sent_at.pop_front();
+    }
+    sent_at.clear();
+    grpc::Status status;
+    call->Finish(&status, Tag(kFinish));
+    w = WaitFor(kFinish, timeout_ms);
+    finished = true;
+    if (w == Wait::kTimedOut) {
+      error = absl::DeadlineExceededError(client->Context("LocalizeStream") +
+                                          ": no final status within " + std::to_string(timeout_ms) + " ms");
+      return error;
+    }
+    final_status = FromGrpcStatus(status, client->Context("LocalizeStream"));
+    return final_status;
+  }
+};
+
+}  // namespace internal
+
+using internal::ClientState;
+using internal::StreamState;
+
+absl::Status ClientOptions::Validate() const {
+  if (timeout_ms <= 0) {
+    return absl::InvalidArgumentError("ClientOptions::timeout_ms = " + std::to_string(timeout_ms) + "; must be > 0");
+  }
+  if (max_message_bytes <= 0) {
+    return absl::InvalidArgumentError("ClientOptions::max_message_bytes = " + std::to_string(max_message_bytes) +
+                                      "; must be > 0");
+  }
+  if (connect_timeout_ms < 0) {
+    return absl::InvalidArgumentError("ClientOptions::connect_timeout_ms = " + std::to_string(connect_timeout_ms) +
+                                      "; must be >= 0 (0 = connect on the first call)");
+  }
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------- Client
+
+absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const std::string& target, const ClientOptions& options) {
+  if (absl::Status s = options.Validate(); !s.ok()) return s;
+  if (target.empty()) return absl::InvalidArgumentError("Client::Connect: target is empty; expected \"host:port\"");
+  auto state = std::make_shared<ClientState>();
+  state->target = target;
+  state->options = options;
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(options.max_message_bytes);
+  args.SetMaxSendMessageSize(options.max_message_bytes);
+  args.SetUserAgentPrefix(std::string("armap-sdk-cpp/") + Version());
+  state->channel = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  if (state->channel == nullptr) return absl::InvalidArgumentError("Client::Connect: cannot create a channel to " + target);
+  state->stub = v1::Localization::NewStub(state->channel);
+  std::unique_ptr<Client> client(new Client(std::move(state)));
+  if (options.connect_timeout_ms > 0) {
+    if (absl::Status s = client->WaitForReady(options.connect_timeout_ms); !s.ok()) return s;
+  }
+  return client;
+}
+
+Client::Client(std::shared_ptr<ClientState> state) : state_(std::move(state)) {}
+Client::~Client() = default;
+
+const std::string& Client::target() const { return state_->target; }
+const ClientOptions& Client::options() const { return state_->options; }
+
+absl::Status Client::WaitForReady(int64_t timeout_ms) const {
+  if (timeout_ms < 0) {
+    return absl::InvalidArgumentError("Client::WaitForReady timeout_ms = " + std::to_string(timeout_ms) +
+                                      "; must be >= 0");
+  }
+  if (state_->channel->WaitForConnected(internal::DeadlineIn(timeout_ms))) return absl::OkStatus();
+  return absl::UnavailableError("not connected to " + state_->target + " within " + std::to_string(timeout_ms) +
+                                " ms");
+}
+
+absl::StatusOr<LocalizeResult> Client::Localize(const LocalizeRequest& request) const {
+  v1::LocalizeRequest proto;
+  if (absl::Status s = internal::BuildRequest(*state_, request, &proto); !s.ok()) return s;
+  grpc::ClientContext context;
+  context.set_deadline(internal::DeadlineIn(state_->TimeoutMs(request.timeout_ms)));
+  v1::LocalizeResponse response;
+  const auto t0 = internal::Clock::now();
+  const grpc::Status status = state_->stub->Localize(&context, proto, &response);
+  const double client_ms = internal::MsSince(t0);
+  if (!status.ok()) return internal::FromGrpcStatus(status, state_->Context("Localize"));
+  LocalizeResult result = internal::FromProto(response);
+  result.client_ms = client_ms;
+  return result;
+}
+
+absl::StatusOr<std::vector<MapInfo>> Client::ListMaps() const {
+  grpc::ClientContext context;
+  context.set_deadline(internal::DeadlineIn(state_->options.timeout_ms));
+  v1::ListMapsResponse response;
+  const grpc::Status status = state_->stub->ListMaps(&context, v1::ListMapsRequest(), &response);
+  if (!status.ok()) return internal::FromGrpcStatus(status, state_->Context("ListMaps"));
+  std::vector<MapInfo> maps;
+  maps.reserve(response.maps_size());
+  for (const v1::MapInfo& m : response.maps()) maps.push_back(internal::FromProto(m));
+  return maps;
+}
+
+absl::StatusOr<MapInfo> Client::GetMapInfo(const std::string& map_id) const {
+  grpc::ClientContext context;
+  context.set_deadline(internal::DeadlineIn(state_->options.timeout_ms));
+  v1::GetMapInfoRequest request;
+  request.set_map_id(map_id);
+  v1::MapInfo response;
+  const grpc::Status status = state_->stub->GetMapInfo(&context, request, &response);
+  if (!status.ok()) return internal::FromGrpcStatus(status, state_->Context("GetMapInfo"));
+  return internal::FromProto(response);
+}
+
+absl::StatusOr<std::unique_ptr<LocalizeSession>> Client::OpenStream() const {
+  auto state = std::make_unique<StreamState>(state_);
+  if (absl::Status s = state->Start(); !s.ok()) return s;
+  return std::unique_ptr<LocalizeSession>(new LocalizeSession(std::move(state)));
+}
+
+// ---------------------------------------------------------------- LocalizeSession
+
+LocalizeSession::LocalizeSession(std::unique_ptr<StreamState> state) : state_(std::move(state)) {}
+LocalizeSession::~LocalizeSession() = default;
+
+absl::Status LocalizeSession::Send(const LocalizeRequest& request) { return state_->Send(request); }
+
+absl::StatusOr<LocalizeResult> LocalizeSession::Receive(int64_t timeout_ms) { return state_->Receive(timeout_ms); }
+
+absl::StatusOr<LocalizeResult> LocalizeSession::Localize(const LocalizeRequest& request) {
+  if (absl::Status s = state_->Send(request); !s.ok()) return s;
+  return state_->Receive(request.timeout_ms);
+}
+
+absl::Status LocalizeSession::Close() { return state_->Close(); }
+
+}  // namespace armap::sdk
