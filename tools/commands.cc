@@ -6,6 +6,13 @@ namespace armap::tools {
 
 std::string VersionString() { return std::string("armap ") + ARMAP_VERSION; }
 
+CLI::App* EvalGroup(CLI::App& app) {
+  for (CLI::App* sub : app.get_subcommands([](CLI::App* a) { return a->get_name() == "eval"; })) return sub;
+  CLI::App* eval = app.add_subcommand("eval", "Evaluate products against ground truth (JSON + table)");
+  eval->require_subcommand(1);
+  return eval;
+}
+
 int RunCli(int argc, char** argv) {
   CLI::App app{"armap: AR mapping and visual positioning.\n"
                "Turns mapping-crew captures into map packages and localizes phone photos against them."};
@@ -17,6 +24,8 @@ int RunCli(int argc, char** argv) {
   int exit_code = 0;
   RegisterSynthCommands(app, &exit_code);
   RegisterMapCommands(app, &exit_code);
+  RegisterLocalizeCommands(app, &exit_code);
+  RegisterServeCommands(app, &exit_code);
   app.parse_complete_callback([&] {
     InitLogging(verbose ? LogLevel::kDebug : quiet ? LogLevel::kWarn : LogLevel::kInfo);
   });

@@ -14,6 +14,12 @@ std::string VersionString();
 // sets their callbacks; a callback stores its exit code in *exit_code.
 void RegisterSynthCommands(CLI::App& app, int* exit_code);
 void RegisterMapCommands(CLI::App& app, int* exit_code);
+void RegisterLocalizeCommands(CLI::App& app, int* exit_code);
+void RegisterServeCommands(CLI::App& app, int* exit_code);
+
+// The shared `armap eval` group (created on first use): every product's
+// evaluation command registers under it.
+CLI::App* EvalGroup(CLI::App& app);
 
 // Runs the CLI on argv; returns the process exit code.
 int RunCli(int argc, char** argv);

@@ -11,6 +11,8 @@
 
 #include <Eigen/Core>
 
+#include "core/features/dot_tile.h"
+
 #include "absl/strings/str_cat.h"
 #include "core/status.h"
 
@@ -92,7 +94,13 @@ void NearestNeighbors(const FeatureSet& query, const FeatureSet& train, std::vec
       Neighbor* tbest = train_best->data() + t0;
       for (int q0 = 0; q0 < nq; q0 += kQueryBlock) {
         const int qcount = std::min(kQueryBlock, nq - q0);
-        tile.noalias() = q.middleRows(q0, qcount) * t.middleRows(t0, tcount).transpose();
+        if constexpr (std::is_same_v<Scalar, float>) {
+          tile.resize(qcount, tcount);
+          internal::DotTile(q.data() + static_cast<size_t>(q0) * q.cols(), qcount,
+                            t.data() + static_cast<size_t>(t0) * t.cols(), tcount, static_cast<int>(q.cols()), tile.data());
+        } else {
+          tile.noalias() = q.middleRows(q0, qcount) * t.middleRows(t0, tcount).transpose();
+        }
         for (int i = 0; i < qcount; ++i) {
           const uint32_t qi = static_cast<uint32_t>(q0 + i);
           const int64_t qn2 = qn[qi];

@@ -1,5 +1,7 @@
 #include "core/features/matching.h"
 
+#include "core/features/dot_tile.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -8,6 +10,7 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -260,6 +263,26 @@ TEST(MatchDescriptorsTest, Timing2000x30000) {
     ARMAP_ASSERT_OK(matches);
     std::printf("[timing] MatchDescriptors 2000 x 30000 (dim 128, mutual=%d): %.3f s (%u hw threads)\n", mutual,
                 seconds, std::thread::hardware_concurrency());
+  }
+}
+
+}  // namespace
+}  // namespace armap::features
+
+namespace armap::features {
+namespace {
+
+TEST(DotTileTest, KernelIsExactForDescriptorValuesAtEverySize) {
+  // Odd sizes exercise the 4 x 4 blocks' remainders and a dim tail.
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int> value(0, 255);
+  for (const auto& [nq, nt, dim] : {std::tuple{7, 13, 130}, std::tuple{4, 4, 128}, std::tuple{1, 9, 5}, std::tuple{33, 17, 128}}) {
+    std::vector<float> q(nq * dim), t(nt * dim), fast(nq * nt), reference(nq * nt);
+    for (float& x : q) x = static_cast<float>(value(rng));
+    for (float& x : t) x = static_cast<float>(value(rng));
+    internal::DotTile(q.data(), nq, t.data(), nt, dim, fast.data());
+    internal::DotTileReference(q.data(), nq, t.data(), nt, dim, reference.data());
+    EXPECT_EQ(fast, reference) << nq << "x" << nt << "x" << dim << (internal::DotTileUsesAvx2() ? " (avx2)" : "");
   }
 }
 

@@ -1,0 +1,523 @@
+#include "localization/localizer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+#include <unordered_map>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/features/matching.h"
+#include "core/features/retrieval.h"
+#include "core/features/vlad.h"
+#include "core/json.h"
+#include "core/map/map_data.h"
+#include "core/map/package.h"
+#include "core/status.h"
+#include "localization/absolute_pose.h"
+#include "localization/image_decode.h"
+
+namespace armap::loc {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+constexpr double kRadToDeg = 180.0 / M_PI;
+
+double MsSince(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+// A camera scaled by `s` (pixel centres at integer coordinates, so the
+// principal point maps as (c + 0.5) * s - 0.5).
+Camera ScaleCamera(const Camera& camera, double s, int width, int height) {
+  Camera out = camera;
+  out.width = width;
+  out.height = height;
+  out.params[0] *= s;
+  out.params[1] *= s;
+  out.params[2] = (camera.params[2] + 0.5) * s - 0.5;
+  out.params[3] = (camera.params[3] + 0.5) * s - 0.5;
+  return out;
+}
+
+absl::Status ValidateQueryCamera(const Camera& camera) {
+  if (!camera.IsPerspective()) {
+    return absl::InvalidArgumentError("camera: model must be PINHOLE or OPENCV for a query");
+  }
+  if (camera.width <= 0 || camera.height <= 0 || camera.width > Localizer::kMaxImageSidePx ||
+      camera.height > Localizer::kMaxImageSidePx) {
+    return absl::InvalidArgumentError(absl::StrCat("camera: size ", camera.width, " x ", camera.height,
+                                                   " is outside [1, ", Localizer::kMaxImageSidePx, "]"));
+  }
+  if (static_cast<int>(camera.params.size()) != Camera::NumParams(camera.model)) {
+    return absl::InvalidArgumentError(absl::StrCat("camera: ", camera.ModelName(), " needs ",
+                                                   Camera::NumParams(camera.model), " params, got ", camera.params.size()));
+  }
+  for (size_t i = 0; i < camera.params.size(); ++i) {
+    if (!std::isfinite(camera.params[i])) {
+      return absl::InvalidArgumentError(absl::StrCat("camera: params[", i, "] is not finite"));
+    }
+  }
+  if (!(camera.params[0] > 0) || !(camera.params[1] > 0)) {
+    return absl::InvalidArgumentError(absl::StrCat("camera: focal lengths must be > 0 (fx = ", camera.params[0],
+                                                   ", fy = ", camera.params[1], ")"));
+  }
+  return absl::OkStatus();
+}
+
+// Union-find over retrieved views for covisibility grouping.
+struct DisjointSets {
+  explicit DisjointSets(size_t n) : parent(n) { std::iota(parent.begin(), parent.end(), 0); }
+  size_t Find(size_t i) { return parent[i] == i ? i : parent[i] = Find(parent[i]); }
+  void Join(size_t a, size_t b) { parent[Find(a)] = Find(b); }
+  std::vector<size_t> parent;
+};
+
+}  // namespace
+
+const char* FailureReasonName(FailureReason reason) {
+  switch (reason) {
+    case FailureReason::kNone: return "none";
+    case FailureReason::kNoCandidates: return "no_candidates";
+    case FailureReason::kTooFewFeatures: return "too_few_features";
+    case FailureReason::kTooFewMatches: return "too_few_matches";
+    case FailureReason::kTooFewInliers: return "too_few_inliers";
+    case FailureReason::kDegenerateGeometry: return "degenerate_geometry";
+    case FailureReason::kLowConfidence: return "low_confidence";
+  }
+  return "unknown";
+}
+
+GeoPose GeoPoseFromCamFromWorld(const Rigid3d& cam_from_world, const EnuFrame& map_frame) {
+  const Rigid3d world_from_cam = cam_from_world.Inverse();
+  const Eigen::Matrix3d r = world_from_cam.rotation.toRotationMatrix();
+  const Eigen::Vector3d forward = r.col(2), right = r.col(0), down = r.col(1);
+  GeoPose g;
+  g.position = map_frame.Wgs84FromEnu(world_from_cam.translation);
+  double heading = std::atan2(forward.x(), forward.y()) * kRadToDeg;  // clockwise from north
+  if (heading < 0) heading += 360.0;
+  g.heading_deg = heading;
+  g.pitch_deg = std::atan2(forward.z(), forward.head<2>().norm()) * kRadToDeg;
+  // Level camera: right is horizontal and down points down; turning the
+  // phone clockwise tips the right axis down.
+  g.roll_deg = std::atan2(-right.z(), -down.z()) * kRadToDeg;
+  return g;
+}
+
+absl::Status Localizer::Options::Validate() const {
+  auto bad = [](const char* field, double value, const char* rule) {
+    return absl::InvalidArgumentError(absl::StrCat("Localizer::Options::", field, " = ", value, "; must be ", rule));
+  };
+  if (max_image_size_px != 0 && max_image_size_px < 64) return bad("max_image_size_px", max_image_size_px, "0 or >= 64");
+  if (max_features < 16) return bad("max_features", max_features, ">= 16");
+  if (num_retrieved < 1) return bad("num_retrieved", num_retrieved, "> 0");
+  if (!(min_search_radius_m > 0)) return bad("min_search_radius_m", min_search_radius_m, "> 0");
+  if (!(search_sigmas > 0)) return bad("search_sigmas", search_sigmas, "> 0");
+  if (!(max_ratio > 0 && max_ratio <= 1)) return bad("max_ratio", max_ratio, "in (0, 1]");
+  if (!(max_reproj_error_px > 0)) return bad("max_reproj_error_px", max_reproj_error_px, "> 0");
+  if (max_ransac_iterations < 1) return bad("max_ransac_iterations", max_ransac_iterations, ">= 1");
+  if (min_inliers < 6) return bad("min_inliers", min_inliers, ">= 6");
+  if (!(min_confidence >= 0 && min_confidence <= 1)) return bad("min_confidence", min_confidence, "in [0, 1]");
+  if (!(max_gravity_error_deg > 0)) return bad("max_gravity_error_deg", max_gravity_error_deg, "> 0");
+  return absl::OkStatus();
+}
+
+struct Localizer::Impl {
+  Options options;
+  MapInfo info;
+  std::unique_ptr<EnuFrame> frame;
+  std::vector<map::MapView> views;
+  std::vector<Eigen::Vector3d> view_centres;
+  map::Landmarks landmarks;
+  // CSR: landmarks seen by view v are view_landmarks[view_begin[v] .. view_begin[v + 1]).
+  std::vector<uint32_t> view_begin;
+  std::vector<uint32_t> view_landmarks;
+  features::VladCodebook codebook;
+  features::RetrievalIndex index;
+  std::unique_ptr<features::FeatureExtractor> extractor;
+
+  absl::StatusOr<LocalizeResult> Localize(const Query& query) const;
+  // Views to search: near the prior, or all. Empty when the prior is far
+  // from every view.
+  std::vector<uint32_t> CandidateViews(const QueryPrior& prior) const;
+  // Matching and pose against the landmarks of one covisibility group.
+  struct GroupAttempt {
+    int num_matches = 0;
+    int num_inliers = 0;
+    Rigid3d cam_from_world;
+    double rms_px = 0;
+    double inlier_hull_area = 0;  // convex hull of the inliers, normalised plane
+  };
+  GroupAttempt LocalizeInGroup(const features::FeatureSet& query_features, const std::vector<Eigen::Vector2d>& normalized,
+                               const std::vector<uint32_t>& group, double focal_px, const QueryPrior& prior,
+                               double* match_ms, double* pose_ms) const;
+};
+
+Localizer::Localizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Localizer::~Localizer() = default;
+const MapInfo& Localizer::info() const { return impl_->info; }
+const Localizer::Options& Localizer::options() const { return impl_->options; }
+
+absl::StatusOr<std::unique_ptr<Localizer>> Localizer::Load(const fs::path& map_dir, const Options& options) {
+  ARMAP_RETURN_IF_ERROR(options.Validate());
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  ARMAP_ASSIGN_OR_RETURN(map::Manifest manifest, map::ReadManifest(map_dir));
+  ARMAP_RETURN_IF_ERROR(map::VerifyPackage(map_dir, manifest));
+  ARMAP_ASSIGN_OR_RETURN(impl->views, map::ReadViews(map_dir / "views.json"));
+  ARMAP_ASSIGN_OR_RETURN(impl->landmarks, map::ReadLandmarks(map_dir / "landmarks.bin"));
+  ARMAP_RETURN_IF_ERROR(Annotate(impl->landmarks.Validate(impl->views.size()), (map_dir / "landmarks.bin").string()));
+  ARMAP_ASSIGN_OR_RETURN(impl->codebook, features::VladCodebook::Load(map_dir / "retrieval" / "codebook.bin"));
+  ARMAP_ASSIGN_OR_RETURN(impl->index, features::RetrievalIndex::Load(map_dir / "retrieval" / "index.faiss"));
+  if (impl->index.size() != impl->views.size()) {
+    return absl::DataLossError(absl::StrCat((map_dir / "retrieval" / "index.faiss").string(), ": holds ",
+                                            impl->index.size(), " views, views.json ", impl->views.size()));
+  }
+  if (impl->index.descriptor_size() != impl->codebook.descriptor_size()) {
+    return absl::DataLossError(absl::StrCat(map_dir.string(), ": retrieval index and codebook sizes differ"));
+  }
+  for (size_t i = 0; i < impl->views.size(); ++i) {
+    if (impl->views[i].id != i) {
+      return absl::DataLossError(absl::StrCat((map_dir / "views.json").string(), ": view ", i, " has id ",
+                                              impl->views[i].id, " (ids must be positions)"));
+    }
+  }
+  // The extractor the map was built with (config.json, when the package has it).
+  features::ExtractorOptions extractor = impl->info.extractor;
+  if (fs::exists(map_dir / "config.json")) {
+    ARMAP_ASSIGN_OR_RETURN(Json config, ReadJsonFile(map_dir / "config.json"));
+    if (config.contains("features") && config["features"].is_object()) {
+      const Json& f = config["features"];
+      extractor.type = f.value("type", extractor.type);
+      extractor.max_features = f.value("max_features", extractor.max_features);
+      extractor.contrast_threshold = f.value("contrast_threshold", extractor.contrast_threshold);
+      extractor.edge_threshold = f.value("edge_threshold", extractor.edge_threshold);
+      extractor.octave_layers = f.value("octave_layers", extractor.octave_layers);
+    }
+  }
+  ARMAP_RETURN_IF_ERROR(Annotate(extractor.Validate(), (map_dir / "config.json").string()));
+  features::ExtractorOptions query_extractor = extractor;
+  query_extractor.max_features = options.max_features;
+  ARMAP_ASSIGN_OR_RETURN(impl->extractor, features::FeatureExtractor::Create(query_extractor));
+  if (impl->landmarks.descriptor_dim != impl->codebook.dim()) {
+    return absl::DataLossError(absl::StrCat(map_dir.string(), ": landmark descriptors have dim ",
+                                            impl->landmarks.descriptor_dim, ", the codebook ", impl->codebook.dim()));
+  }
+
+  MapInfo& info = impl->info;
+  info.map_id = manifest.map_id;
+  info.map_version = manifest.map_version;
+  info.created_utc = manifest.created_utc;
+  info.origin = manifest.origin;
+  info.bbox_min_m = manifest.bbox_min_m;
+  info.bbox_max_m = manifest.bbox_max_m;
+  info.num_views = static_cast<int64_t>(impl->views.size());
+  info.num_landmarks = static_cast<int64_t>(impl->landmarks.size());
+  info.extractor = extractor;
+  impl->frame = std::make_unique<EnuFrame>(manifest.origin);
+
+  for (const map::MapView& v : impl->views) impl->view_centres.push_back(CameraCenter(v.cam_from_world));
+  // Invert the landmark -> views CSR into view -> landmarks.
+  const map::Landmarks& lm = impl->landmarks;
+  impl->view_begin.assign(impl->views.size() + 1, 0);
+  for (map::view_t v : lm.obs_view) ++impl->view_begin[v + 1];
+  for (size_t v = 0; v < impl->views.size(); ++v) impl->view_begin[v + 1] += impl->view_begin[v];
+  impl->view_landmarks.resize(lm.num_observations());
+  std::vector<uint32_t> fill(impl->view_begin.begin(), impl->view_begin.end() - 1);
+  for (size_t i = 0; i < lm.size(); ++i) {
+    for (uint32_t o = lm.obs_begin[i]; o < lm.obs_begin[i + 1]; ++o) {
+      impl->view_landmarks[fill[lm.obs_view[o]]++] = static_cast<uint32_t>(i);
+    }
+  }
+  return std::unique_ptr<Localizer>(new Localizer(std::move(impl)));
+}
+
+absl::StatusOr<LocalizeResult> Localizer::Localize(const Query& query) const { return impl_->Localize(query); }
+
+std::vector<uint32_t> Localizer::Impl::CandidateViews(const QueryPrior& prior) const {
+  std::vector<uint32_t> out;
+  Eigen::Vector2d centre;
+  double radius_m = 0;
+  if (prior.has_cam_from_world) {
+    centre = CameraCenter(prior.cam_from_world).head<2>();
+    radius_m = std::max(options.min_search_radius_m, options.search_sigmas * prior.cam_from_world_accuracy_m);
+  } else if (prior.has_position) {
+    centre = frame->EnuFromWgs84(prior.position).head<2>();
+    radius_m = std::max(options.min_search_radius_m, options.search_sigmas * prior.accuracy_m);
+  } else {
+    out.resize(views.size());
+    std::iota(out.begin(), out.end(), 0u);
+    return out;
+  }
+  for (uint32_t v = 0; v < views.size(); ++v) {
+    if ((view_centres[v].head<2>() - centre).norm() <= radius_m) out.push_back(v);
+  }
+  return out;
+}
+
+Localizer::Impl::GroupAttempt Localizer::Impl::LocalizeInGroup(const features::FeatureSet& query_features,
+                                                               const std::vector<Eigen::Vector2d>& normalized,
+                                                               const std::vector<uint32_t>& group, double focal_px,
+                                                               const QueryPrior& prior, double* match_ms,
+                                                               double* pose_ms) const {
+  GroupAttempt attempt;
+  auto t0 = Clock::now();
+  // The landmarks the group's views see, each once.
+  std::vector<uint32_t> candidates;
+  for (uint32_t v : group) {
+    candidates.insert(candidates.end(), view_landmarks.begin() + view_begin[v], view_landmarks.begin() + view_begin[v + 1]);
+  }
+  std::sort(candidates.begin(), candidates.end());
+  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  features::FeatureSet train;
+  train.dim = landmarks.descriptor_dim;
+  train.keypoints.resize(candidates.size());
+  train.descriptors.resize(candidates.size() * static_cast<size_t>(train.dim));
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    std::copy_n(landmarks.descriptor(candidates[i]), train.dim, train.descriptors.data() + i * train.dim);
+  }
+  features::MatchOptions mo;
+  mo.max_ratio = options.max_ratio;
+  mo.mutual = options.mutual_check;
+  auto matches = features::MatchDescriptors(query_features, train, mo);
+  *match_ms += MsSince(t0);
+  if (!matches.ok()) return attempt;
+  attempt.num_matches = static_cast<int>(matches->size());
+  if (attempt.num_matches < options.min_inliers) return attempt;
+
+  t0 = Clock::now();
+  PoseCorrespondences c;
+  for (const features::Match& m : *matches) {
+    c.normalized.push_back(normalized[m.query]);
+    c.point_in_world.push_back(landmarks.positions[candidates[m.train]]);
+  }
+  AbsolutePoseOptions po;
+  po.focal_px = focal_px;
+  po.max_error_px = options.max_reproj_error_px;
+  po.max_iterations = options.max_ransac_iterations;
+  po.min_inliers = options.min_inliers;
+  po.has_gravity = prior.has_gravity;
+  po.gravity_in_cam = prior.gravity_in_cam;
+  po.max_gravity_error_deg = options.max_gravity_error_deg;
+  const AbsolutePoseResult pose = EstimateAbsolutePose(c, po);
+  *pose_ms += MsSince(t0);
+  attempt.num_inliers = pose.num_inliers;
+  attempt.rms_px = pose.rms_error_px;
+  attempt.cam_from_world = pose.cam_from_world;
+  if (!pose.found) return attempt;
+  // Spread of the inliers: the area of their convex hull over the image's.
+  std::vector<cv::Point2f> pts;
+  for (size_t i = 0; i < c.size(); ++i) {
+    if (pose.inlier_mask[i]) pts.emplace_back(static_cast<float>(c.normalized[i].x()), static_cast<float>(c.normalized[i].y()));
+  }
+  double hull_area = 0;
+  if (pts.size() >= 3) {
+    std::vector<cv::Point2f> hull;
+    cv::convexHull(pts, hull);
+    hull_area = cv::contourArea(hull);
+  }
+  attempt.inlier_hull_area = hull_area;
+  return attempt;
+}
+
+absl::StatusOr<LocalizeResult> Localizer::Impl::Localize(const Query& query) const {
+  const auto start = Clock::now();
+  LocalizeResult result;
+  result.map_id = info.map_id;
+  result.map_version = info.map_version;
+  ARMAP_RETURN_IF_ERROR(ValidateQueryCamera(query.camera));
+  const bool has_image = !query.image_bytes.empty();
+  const bool has_features = !query.features.empty() || !query.features.descriptors.empty();
+  if (has_image == has_features) {
+    return absl::InvalidArgumentError(has_image ? "query: give an image or features, not both"
+                                                : "query: neither an image nor features given");
+  }
+  if (query.prior.has_gravity && !(query.prior.gravity_in_cam.allFinite() && query.prior.gravity_in_cam.norm() > 1e-6)) {
+    return absl::InvalidArgumentError("prior: gravity_in_cam must be a finite non-zero vector");
+  }
+  if (query.prior.has_position &&
+      !(std::isfinite(query.prior.position.lat_deg) && std::isfinite(query.prior.position.lon_deg) &&
+        std::abs(query.prior.position.lat_deg) <= 90 && std::abs(query.prior.position.lon_deg) <= 180)) {
+    return absl::InvalidArgumentError("prior: position lat/lon out of range");
+  }
+  if (query.prior.has_position && !(query.prior.accuracy_m > 0 && std::isfinite(query.prior.accuracy_m))) {
+    return absl::InvalidArgumentError(absl::StrCat("prior: accuracy_m = ", query.prior.accuracy_m, "; must be > 0"));
+  }
+
+  // Features in the camera's (possibly downscaled) pixels.
+  features::FeatureSet feats;
+  Camera camera = query.camera;
+  if (has_image) {
+    auto t0 = Clock::now();
+    ARMAP_ASSIGN_OR_RETURN(const ImageHeader header, ReadImageHeader(query.image_bytes));
+    if (static_cast<int64_t>(header.width) * header.height > Localizer::kMaxImagePixels ||
+        header.width > Localizer::kMaxImageSidePx || header.height > Localizer::kMaxImageSidePx) {
+      return absl::InvalidArgumentError(absl::StrCat("image: ", header.width, " x ", header.height,
+                                                     " exceeds the limit of ", Localizer::kMaxImagePixels, " pixels"));
+    }
+    if (header.width != camera.width || header.height != camera.height) {
+      return absl::InvalidArgumentError(absl::StrCat("image is ", header.width, " x ", header.height,
+                                                     " but the camera says ", camera.width, " x ", camera.height));
+    }
+    const cv::Mat raw(1, static_cast<int>(query.image_bytes.size()), CV_8U,
+                      const_cast<char*>(query.image_bytes.data()));
+    cv::Mat gray;
+    try {
+      gray = cv::imdecode(raw, cv::IMREAD_GRAYSCALE);
+    } catch (const cv::Exception& e) {
+      return absl::InvalidArgumentError(absl::StrCat("image: cannot decode: ", e.what()));
+    }
+    if (gray.empty() || gray.cols != header.width || gray.rows != header.height) {
+      return absl::InvalidArgumentError("image: cannot decode (corrupt or truncated data)");
+    }
+    const int max_side = std::max(gray.cols, gray.rows);
+    if (options.max_image_size_px > 0 && max_side > options.max_image_size_px) {
+      const double s = static_cast<double>(options.max_image_size_px) / max_side;
+      cv::Mat small;
+      const int w = std::max(1, static_cast<int>(std::lround(gray.cols * s)));
+      const int h = std::max(1, static_cast<int>(std::lround(gray.rows * s)));
+      cv::resize(gray, small, cv::Size(w, h), 0, 0, cv::INTER_AREA);
+      camera = ScaleCamera(camera, static_cast<double>(w) / gray.cols, w, h);
+      gray = small;
+    }
+    result.stage_ms.emplace_back("decode", MsSince(t0));
+    t0 = Clock::now();
+    features::ImageView view{gray.data, gray.cols, gray.rows, 1, gray.step};
+    ARMAP_ASSIGN_OR_RETURN(feats, extractor->Extract(view));
+    result.stage_ms.emplace_back("extract", MsSince(t0));
+  } else {
+    feats = query.features;
+    ARMAP_RETURN_IF_ERROR(feats.CheckConsistent("features"));
+    if (feats.dim != landmarks.descriptor_dim) {
+      return absl::InvalidArgumentError(absl::StrCat("features: descriptor_dim = ", feats.dim, "; the map uses ",
+                                                     landmarks.descriptor_dim));
+    }
+    for (size_t i = 0; i < feats.size(); ++i) {
+      const features::Keypoint& k = feats.keypoints[i];
+      if (!std::isfinite(k.x) || !std::isfinite(k.y) || k.x < -0.5f || k.y < -0.5f || k.x > camera.width ||
+          k.y > camera.height) {
+        return absl::InvalidArgumentError(absl::StrCat("features: keypoint ", i, " (", k.x, ", ", k.y,
+                                                       ") is outside the ", camera.width, " x ", camera.height, " image"));
+      }
+    }
+    if (static_cast<int>(feats.size()) > 4 * options.max_features) {
+      return absl::InvalidArgumentError(absl::StrCat("features: ", feats.size(), " keypoints; at most ",
+                                                     4 * options.max_features, " accepted"));
+    }
+  }
+  result.num_features = static_cast<int>(feats.size());
+  auto finish = [&](FailureReason reason, std::string message) {
+    result.success = reason == FailureReason::kNone;
+    result.failure_reason = reason;
+    result.failure_message = std::move(message);
+    result.total_ms = MsSince(start);
+    return result;
+  };
+  if (result.num_features < options.min_inliers) {
+    return finish(FailureReason::kTooFewFeatures, absl::StrCat(result.num_features, " features in the image"));
+  }
+  // Thresholds are stated for the reference resolution (longer side
+  // max_image_size_px), so client-side features at full resolution get the
+  // same angular tolerance.
+  const int max_side = std::max(camera.width, camera.height);
+  const double resolution_scale =
+      options.max_image_size_px > 0 ? std::min(1.0, static_cast<double>(options.max_image_size_px) / max_side) : 1.0;
+  const double focal_px = 0.5 * (camera.params[0] + camera.params[1]) * resolution_scale;
+  std::vector<Eigen::Vector2d> normalized(feats.size());
+  for (size_t i = 0; i < feats.size(); ++i) {
+    const Eigen::Vector3d ray = camera.Unproject(Eigen::Vector2d(feats.keypoints[i].x, feats.keypoints[i].y));
+    normalized[i] = ray.head<2>() / ray.z();
+  }
+
+  // Retrieval among the views near the prior.
+  auto t0 = Clock::now();
+  const std::vector<uint32_t> allowed = CandidateViews(query.prior);
+  if (allowed.empty()) {
+    result.stage_ms.emplace_back("retrieve", MsSince(t0));
+    return finish(FailureReason::kNoCandidates, "no map view within the prior's search radius");
+  }
+  const std::vector<float> global = codebook.Encode(feats);
+  const std::vector<features::RetrievalIndex::Result> retrieved = index.Search(global, options.num_retrieved, &allowed);
+  result.num_retrieved_views = static_cast<int>(retrieved.size());
+  // Covisibility groups: retrieved views that share landmarks, in the order
+  // of their best-ranked member.
+  std::vector<std::vector<uint32_t>> groups;
+  {
+    DisjointSets sets(retrieved.size());
+    std::unordered_map<uint32_t, size_t> first_seen;
+    for (size_t r = 0; r < retrieved.size(); ++r) {
+      const uint32_t v = retrieved[r].id;
+      for (uint32_t o = view_begin[v]; o < view_begin[v + 1]; ++o) {
+        auto [it, inserted] = first_seen.emplace(view_landmarks[o], r);
+        if (!inserted) sets.Join(r, it->second);
+      }
+    }
+    std::unordered_map<size_t, size_t> group_of_root;
+    for (size_t r = 0; r < retrieved.size(); ++r) {
+      auto [it, inserted] = group_of_root.emplace(sets.Find(r), groups.size());
+      if (inserted) groups.emplace_back();
+      groups[it->second].push_back(retrieved[r].id);
+    }
+  }
+  result.stage_ms.emplace_back("retrieve", MsSince(t0));
+  if (retrieved.empty()) return finish(FailureReason::kNoCandidates, "retrieval found no view");
+
+  double match_ms = 0, pose_ms = 0;
+  double best_hull_area = 0;
+  // Try groups best first; a group whose pose has many inliers ends the
+  // search (later groups rank lower and rarely do better).
+  constexpr size_t kMaxGroups = 3;
+  for (size_t g = 0; g < groups.size() && g < kMaxGroups; ++g) {
+    const GroupAttempt attempt = LocalizeInGroup(feats, normalized, groups[g], focal_px, query.prior, &match_ms, &pose_ms);
+    result.num_matches = std::max(result.num_matches, attempt.num_matches);
+    if (attempt.num_inliers > result.num_inliers) {
+      result.num_inliers = attempt.num_inliers;
+      result.cam_from_world = attempt.cam_from_world;
+      result.reprojection_rms_px = attempt.rms_px;
+      best_hull_area = attempt.inlier_hull_area;
+    }
+    if (result.num_inliers >= 4 * options.min_inliers) break;
+  }
+  result.stage_ms.emplace_back("match", match_ms);
+  result.stage_ms.emplace_back("pose", pose_ms);
+
+  if (result.num_matches < options.min_inliers) {
+    return finish(FailureReason::kTooFewMatches, absl::StrCat(result.num_matches, " matches to the map"));
+  }
+  if (result.num_inliers < options.min_inliers) {
+    return finish(FailureReason::kTooFewInliers,
+                  absl::StrCat(result.num_inliers, " inliers of ", result.num_matches, " matches"));
+  }
+  // Confidence: enough inliers, spread over the image. The hull area is on
+  // the normalised plane; the image's own area there is w * h / f^2.
+  const double image_area = static_cast<double>(camera.width) * camera.height /
+                            (camera.params[0] * camera.params[1]);
+  const double spread = std::min(1.0, best_hull_area / image_area);
+  const double count_term = 1.0 - std::exp(-(result.num_inliers - options.min_inliers + 1) / 15.0);
+  const double spread_term = std::min(1.0, spread / 0.08);
+  result.confidence = std::clamp(count_term * spread_term, 0.0, 1.0);
+  // A pose outside the mapped area (plus a margin) is not trusted.
+  const Eigen::Vector3d centre = CameraCenter(result.cam_from_world);
+  const Eigen::Vector3d margin(50, 50, 30);
+  const bool inside = (centre.array() >= (info.bbox_min_m - margin).array()).all() &&
+                      (centre.array() <= (info.bbox_max_m + margin).array()).all();
+  if (!inside) result.confidence *= 0.1;
+  result.geo_pose = GeoPoseFromCamFromWorld(result.cam_from_world, *frame);
+  if (spread < 0.01) {
+    return finish(FailureReason::kDegenerateGeometry,
+                  absl::StrCat(result.num_inliers, " inliers covering ", spread * 100, "% of the image"));
+  }
+  if (result.confidence < options.min_confidence) {
+    return finish(FailureReason::kLowConfidence,
+                  absl::StrCat("confidence ", result.confidence, " (", result.num_inliers, " inliers, spread ",
+                               spread, inside ? "" : ", outside the map", ")"));
+  }
+  return finish(FailureReason::kNone, "");
+}
+
+}  // namespace armap::loc

@@ -1,0 +1,234 @@
+#include "localization/localizer.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include "core/files.h"
+#include "core/json.h"
+#include "core/testing/status_matchers.h"
+#include "tests/fixtures/small_map.h"
+
+namespace armap::loc {
+namespace {
+
+using ::armap::testing::IsOk;
+using ::armap::testing::StatusIs;
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+struct FixtureQuery {
+  std::string name;
+  Query query;
+  Rigid3d gt_cam_from_world;
+  bool localizable = true;
+};
+
+Rigid3d PoseFromJson(const Json& j) {
+  const auto& q = j.at("q");
+  const auto& t = j.at("t");
+  return Rigid3d(Eigen::Quaterniond(q[0], q[1], q[2], q[3]), Eigen::Vector3d(t[0], t[1], t[2]));
+}
+
+std::vector<FixtureQuery> LoadQueries() {
+  const auto& m = armap::testing::GetSmallMap();
+  auto queries = ReadJsonFile(m.queries_json());
+  auto gt = ReadJsonFile(m.queries_gt_json());
+  EXPECT_TRUE(queries.ok() && gt.ok());
+  std::vector<FixtureQuery> out;
+  for (size_t i = 0; i < (*queries)["queries"].size(); ++i) {
+    const Json& q = (*queries)["queries"][i];
+    const Json& g = (*gt)["queries"][i];
+    FixtureQuery f;
+    f.name = q["name"];
+    auto camera = Camera::Create(q["camera"]["model"], q["camera"]["width"], q["camera"]["height"],
+                                 q["camera"]["params"].get<std::vector<double>>());
+    EXPECT_TRUE(camera.ok());
+    f.query.camera = *camera;
+    auto bytes = ReadFileToString(m.capture_dir / q["image"].get<std::string>());
+    EXPECT_TRUE(bytes.ok());
+    f.query.image_bytes = *bytes;
+    f.query.prior.has_position = true;
+    f.query.prior.position = {q["prior"]["lat"], q["prior"]["lon"], q["prior"]["alt"]};
+    f.query.prior.accuracy_m = q["prior"]["accuracy_m"];
+    f.query.prior.has_gravity = true;
+    f.query.prior.gravity_in_cam = Eigen::Vector3d(q["prior"]["gravity"][0], q["prior"]["gravity"][1], q["prior"]["gravity"][2]);
+    f.gt_cam_from_world = PoseFromJson(g["cam_from_world"]);
+    f.localizable = g["localizable"];
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+const Localizer& SharedLocalizer() {
+  static const std::unique_ptr<Localizer> localizer = [] {
+    auto l = Localizer::Load(armap::testing::GetSmallMap().map_dir, Localizer::Options());
+    EXPECT_TRUE(l.ok()) << l.status();
+    return l.ok() ? std::move(*l) : nullptr;
+  }();
+  return *localizer;
+}
+
+TEST(LocalizerTest, LocalizesTheSmallCitysQueriesAccuratelyAndHonestly) {
+  const Localizer& localizer = SharedLocalizer();
+  EXPECT_FALSE(localizer.info().map_id.empty());
+  EXPECT_GT(localizer.info().num_landmarks, 1000);
+  int localizable = 0, accurate = 0;
+  for (const FixtureQuery& f : LoadQueries()) {
+    auto r = localizer.Localize(f.query);
+    ASSERT_TRUE(r.ok()) << f.name << ": " << r.status();
+    const double pos_err = (CameraCenter(r->cam_from_world) - CameraCenter(f.gt_cam_from_world)).norm();
+    const double rot_err = RotationErrorDeg(r->cam_from_world.rotation, f.gt_cam_from_world.rotation);
+    std::printf("%s localizable=%d success=%d reason=%s %s inliers=%d matches=%d feats=%d conf=%.2f err=%.3f m %.3f deg %.0f ms\n",
+                f.name.c_str(), f.localizable, r->success, FailureReasonName(r->failure_reason),
+                r->failure_message.c_str(), r->num_inliers, r->num_matches, r->num_features, r->confidence, pos_err,
+                rot_err, r->total_ms);
+    if (r->success) {
+      // Never confidently wrong (EVALUATION.md: 5 m / 10 deg).
+      EXPECT_LT(pos_err, 5.0) << f.name;
+      EXPECT_LT(rot_err, 10.0) << f.name;
+      EXPECT_GE(r->confidence, localizer.options().min_confidence);
+      EXPECT_EQ(r->failure_reason, FailureReason::kNone);
+      EXPECT_NEAR(r->geo_pose.position.lat_deg, localizer.info().origin.lat_deg, 0.01);
+    } else {
+      EXPECT_NE(r->failure_reason, FailureReason::kNone) << f.name;
+      EXPECT_FALSE(r->failure_message.empty());
+    }
+    if (!f.localizable) {
+      EXPECT_FALSE(r->success) << f.name << " is deliberately unlocalizable";
+      continue;
+    }
+    ++localizable;
+    if (r->success && pos_err <= 0.25 && rot_err <= 2.0) ++accurate;
+    EXPECT_FALSE(r->stage_ms.empty());
+  }
+  ASSERT_GT(localizable, 5);
+  // The small city's maps are coarser than the default (480 px views); most
+  // localizable queries must still land within (0.25 m, 2 deg).
+  EXPECT_GE(accurate, localizable * 3 / 4) << accurate << " of " << localizable;
+}
+
+TEST(LocalizerTest, PhoneSideFeaturesGiveTheSamePose) {
+  const Localizer& localizer = SharedLocalizer();
+  for (const FixtureQuery& f : LoadQueries()) {
+    if (!f.localizable) continue;
+    auto from_image = localizer.Localize(f.query);
+    ASSERT_TRUE(from_image.ok());
+    if (!from_image->success) continue;
+    // Extract on the "phone": full resolution, the map's extractor options.
+    features::ExtractorOptions eo = localizer.info().extractor;
+    eo.max_features = 4000;
+    auto extractor = features::FeatureExtractor::Create(eo);
+    ASSERT_TRUE(extractor.ok());
+    Query q = f.query;
+    q.image_bytes.clear();
+    // Decoded here, independently of the localizer's own decoding path.
+    std::vector<uchar> buf(f.query.image_bytes.begin(), f.query.image_bytes.end());
+    const cv::Mat gray = cv::imdecode(buf, cv::IMREAD_GRAYSCALE);
+    auto feats = (*extractor)->Extract({gray.data, gray.cols, gray.rows, 1, gray.step});
+    ASSERT_TRUE(feats.ok());
+    q.features = *feats;
+    auto from_features = localizer.Localize(q);
+    ASSERT_TRUE(from_features.ok()) << from_features.status();
+    ASSERT_TRUE(from_features->success) << FailureReasonName(from_features->failure_reason) << " "
+                                        << from_features->failure_message;
+    const double pos_err = (CameraCenter(from_features->cam_from_world) - CameraCenter(f.gt_cam_from_world)).norm();
+    EXPECT_LT(pos_err, 0.25) << f.name;
+    return;  // one query is enough to check the path
+  }
+  FAIL() << "no query localized from its image";
+}
+
+TEST(LocalizerTest, BadQueriesAreInvalidArguments) {
+  const Localizer& localizer = SharedLocalizer();
+  const FixtureQuery good = LoadQueries().front();
+  Query q = good.query;
+  q.image_bytes = "garbage bytes, not an image";
+  EXPECT_THAT(localizer.Localize(q), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not a JPEG or PNG")));
+  // A JPEG header claiming 60000 x 60000 is refused before decoding.
+  const unsigned char huge[] = {0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x11, 0x08, 0xEA, 0x60, 0xEA, 0x60, 0x03,
+                                0x01, 0x22, 0x00, 0x02, 0x11, 0x01, 0x03, 0x11, 0x01};
+  q.image_bytes.assign(reinterpret_cast<const char*>(huge), sizeof(huge));
+  EXPECT_THAT(localizer.Localize(q), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("exceeds")));
+  q = good.query;
+  q.image_bytes = q.image_bytes.substr(0, q.image_bytes.size() / 3);  // truncated
+  auto truncated = localizer.Localize(q);
+  EXPECT_TRUE(!truncated.ok() || !truncated->success);
+  q = good.query;
+  q.camera.params[0] = 0;
+  EXPECT_THAT(localizer.Localize(q), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("focal")));
+  q = good.query;
+  q.camera.params[2] = std::nan("");
+  EXPECT_THAT(localizer.Localize(q), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not finite")));
+  q = good.query;
+  q.camera.width = 640;
+  EXPECT_THAT(localizer.Localize(q), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("camera says")));
+  q = good.query;
+  q.image_bytes.clear();
+  EXPECT_THAT(localizer.Localize(q), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("neither")));
+  q = good.query;
+  q.features.keypoints.resize(3);
+  q.features.descriptors.resize(3 * 128);
+  EXPECT_THAT(localizer.Localize(q), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not both")));
+  q.image_bytes.clear();
+  q.features.descriptors.resize(5);
+  EXPECT_THAT(localizer.Localize(q), StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_));
+  q = good.query;
+  q.prior.gravity_in_cam = Eigen::Vector3d::Zero();
+  EXPECT_THAT(localizer.Localize(q), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("gravity")));
+  // A valid query 5 km from the map: no candidates, not an error.
+  q = good.query;
+  q.prior.position.lat_deg += 0.045;
+  auto far = localizer.Localize(q);
+  ASSERT_THAT(far.status(), IsOk());
+  EXPECT_FALSE(far->success);
+  EXPECT_EQ(far->failure_reason, FailureReason::kNoCandidates);
+}
+
+TEST(LocalizerTest, LoadRefusesBadPackagesAndOptions) {
+  Localizer::Options o;
+  o.num_retrieved = 0;
+  EXPECT_THAT(Localizer::Load(armap::testing::GetSmallMap().map_dir, o),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("num_retrieved")));
+  EXPECT_THAT(Localizer::Load("/nonexistent/armap_map", Localizer::Options()),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("armap_map")));
+  // A copy with one flipped byte in the landmarks fails its checksum.
+  const fs::path copy = fs::temp_directory_path() / "armap_localizer_test_corrupt_map";
+  fs::remove_all(copy);
+  fs::copy(armap::testing::GetSmallMap().map_dir, copy, fs::copy_options::recursive);
+  {
+    std::fstream f(copy / "landmarks.bin", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(100);
+    f.put('\x5a');
+  }
+  auto corrupt = Localizer::Load(copy, Localizer::Options());
+  EXPECT_FALSE(corrupt.ok());
+  EXPECT_THAT(std::string(corrupt.status().message()), HasSubstr("landmarks.bin"));
+  fs::remove_all(copy);
+}
+
+TEST(LocalizerTest, GeoPoseAnglesFollowTheirDefinitions) {
+  const EnuFrame frame(GeoPoint{31.2, 121.5, 10});
+  // Camera looking east, level: heading 90, pitch 0, roll 0.
+  Eigen::Matrix3d world_from_cam;
+  world_from_cam.col(0) = Eigen::Vector3d(0, -1, 0);  // right = south
+  world_from_cam.col(1) = Eigen::Vector3d(0, 0, -1);  // down
+  world_from_cam.col(2) = Eigen::Vector3d(1, 0, 0);   // forward = east
+  const Rigid3d cam_from_world = Rigid3d::FromMatrix(world_from_cam, Eigen::Vector3d(5, 0, 2)).Inverse();
+  GeoPose g = GeoPoseFromCamFromWorld(cam_from_world, frame);
+  EXPECT_NEAR(g.heading_deg, 90, 1e-9);
+  EXPECT_NEAR(g.pitch_deg, 0, 1e-9);
+  EXPECT_NEAR(g.roll_deg, 0, 1e-9);
+  EXPECT_NEAR(g.position.alt_m, 12, 1e-3);
+  // Tilted up by 10 degrees about the right axis.
+  const Eigen::Matrix3d up10 = Eigen::AngleAxisd(10 * M_PI / 180, Eigen::Vector3d::UnitX()).toRotationMatrix();
+  g = GeoPoseFromCamFromWorld(Rigid3d::FromMatrix(world_from_cam * up10, Eigen::Vector3d(5, 0, 2)).Inverse(), frame);
+  EXPECT_NEAR(g.pitch_deg, 10, 1e-9);
+  EXPECT_NEAR(g.heading_deg, 90, 1e-9);
+}
+
+}  // namespace
+}  // namespace armap::loc
