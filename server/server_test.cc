@@ -645,11 +645,16 @@ struct Child {
   FILE* out = nullptr;  // the child's stdout
 };
 
-Child SpawnArmap(const std::vector<std::string>& args) {
+// stdout is piped to the caller; stderr goes to `stderr_path` when given.
+Child SpawnArmap(const std::vector<std::string>& args, const std::string& stderr_path = "") {
   int fds[2];
   if (::pipe(fds) != 0) return {};
   const pid_t pid = ::fork();
   if (pid == 0) {
+    if (!stderr_path.empty()) {
+      const int err = ::open(stderr_path.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644);
+      if (err >= 0) ::dup2(err, STDERR_FILENO);
+    }
     ::dup2(fds[1], STDOUT_FILENO);
     ::close(fds[0]);
     ::close(fds[1]);
@@ -672,6 +677,12 @@ int WaitExit(pid_t pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+// Reads the port from "serving N map(s) [ids] on HOST:PORT".
+int PortFromReadyLine(const std::string& line) {
+  const size_t colon = line.rfind(':');
+  return colon == std::string::npos ? 0 : std::atoi(line.c_str() + colon + 1);
+}
+
 TEST(ServeCommandTest, PrintsReadyLineServesAndExitsCleanlyOnSignal) {
   const std::string map_dir = GetSmallMap().map_dir.string();
   for (int sig : {SIGTERM, SIGINT}) {
@@ -682,10 +693,8 @@ TEST(ServeCommandTest, PrintsReadyLineServesAndExitsCleanlyOnSignal) {
     ASSERT_NE(std::fgets(line, sizeof(line), child.out), nullptr) << "no ready line";
     const std::string ready(line);
     EXPECT_THAT(ready, HasSubstr("serving 1 map(s) ["));
-    const size_t colon = ready.rfind(':');
-    ASSERT_NE(colon, std::string::npos) << ready;
-    EXPECT_THAT(ready, HasSubstr("127.0.0.1:"));
-    const int port = std::atoi(ready.c_str() + colon + 1);
+    EXPECT_THAT(ready, HasSubstr("] on 127.0.0.1:"));
+    const int port = PortFromReadyLine(ready);
     ASSERT_GT(port, 0) << ready;
 
     auto stub = v1::Localization::NewStub(
@@ -701,6 +710,63 @@ TEST(ServeCommandTest, PrintsReadyLineServesAndExitsCleanlyOnSignal) {
     EXPECT_EQ(WaitExit(child.pid), 0) << "signal " << sig;
     std::fclose(child.out);
   }
+}
+
+TEST(ServeCommandTest, LogsOneJsonLinePerRequest) {
+  const fs::path log_path = fs::temp_directory_path() / ("armap_serve_log_" + std::to_string(::getpid()) + ".txt");
+  Child child = SpawnArmap({"serve", "--map", GetSmallMap().map_dir.string(), "--host", "127.0.0.1", "--port", "0",
+                            "--workers", "1"},
+                           log_path.string());
+  ASSERT_GT(child.pid, 0);
+  char line[512] = {0};
+  ASSERT_NE(std::fgets(line, sizeof(line), child.out), nullptr);
+  const int port = PortFromReadyLine(line);
+  ASSERT_GT(port, 0) << line;
+  auto stub = v1::Localization::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  const FixtureQuery* good = nullptr;
+  for (const FixtureQuery* q : LocalizableQueries()) {
+    grpc::ClientContext context;
+    SetDeadline(&context, std::chrono::seconds(60));
+    v1::LocalizeResponse response;
+    if (stub->Localize(&context, MakeRequest(*q, "log-good"), &response).ok() && response.success()) {
+      good = q;
+      break;
+    }
+  }
+  ASSERT_NE(good, nullptr);
+  v1::LocalizeRequest bad = MakeRequest(*good, "log-bad");
+  bad.clear_camera();
+  grpc::ClientContext context;
+  SetDeadline(&context, std::chrono::seconds(60));
+  v1::LocalizeResponse response;
+  EXPECT_EQ(stub->Localize(&context, bad, &response).error_code(), grpc::INVALID_ARGUMENT);
+  ASSERT_EQ(::kill(child.pid, SIGTERM), 0);
+  EXPECT_EQ(WaitExit(child.pid), 0);
+  std::fclose(child.out);
+
+  // Each log line is "[time level] {json}"; find the two Localize answers.
+  std::ifstream in(log_path);
+  std::map<std::string, Json> by_request_id;
+  for (std::string text; std::getline(in, text);) {
+    const size_t brace = text.find('{');
+    if (brace == std::string::npos) continue;
+    const Json j = Json::parse(text.substr(brace), nullptr, /*allow_exceptions=*/false);
+    if (j.is_object() && j.value("rpc", "") == "Localize") by_request_id[j.value("request_id", "")] = j;
+  }
+  fs::remove(log_path);
+  ASSERT_EQ(by_request_id.count("log-good"), 1u);
+  ASSERT_EQ(by_request_id.count("log-bad"), 1u);
+  const Json& ok_line = by_request_id["log-good"];
+  EXPECT_EQ(ok_line["code"], "OK");
+  EXPECT_EQ(ok_line["success"], true);
+  EXPECT_GT(ok_line["inliers"].get<int>(), 0);
+  EXPECT_GT(ok_line["server_ms"].get<double>(), 0);
+  EXPECT_FALSE(ok_line["map_id"].get<std::string>().empty());
+  EXPECT_THAT(ok_line["peer"].get<std::string>(), HasSubstr("127.0.0.1"));
+  const Json& bad_line = by_request_id["log-bad"];
+  EXPECT_EQ(bad_line["code"], "INVALID_ARGUMENT");
+  EXPECT_EQ(bad_line["success"], false);
 }
 
 TEST(ServeCommandTest, BadMapPathFailsWithAClearError) {
