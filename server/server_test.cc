@@ -511,6 +511,34 @@ bool WaitFor(Pred pred, std::chrono::milliseconds timeout) {
   return true;
 }
 
+// An asynchronous Localize whose destructor cancels it and waits for its end,
+// so an early ASSERT return never leaves a callback aimed at a dead frame.
+class AsyncLocalize {
+ public:
+  AsyncLocalize(v1::Localization::Stub* stub, v1::LocalizeRequest request, std::chrono::milliseconds timeout)
+      : request_(std::move(request)), future_(done_.get_future().share()) {
+    SetDeadline(&context_, timeout);
+    stub->async()->Localize(&context_, &request_, &response_,
+                            [this](grpc::Status s) { done_.set_value(std::move(s)); });
+  }
+  ~AsyncLocalize() {
+    context_.TryCancel();
+    future_.wait();
+  }
+  bool done() const { return future_.wait_for(std::chrono::seconds(0)) == std::future_status::ready; }
+  bool WaitFor(std::chrono::milliseconds timeout) const {
+    return future_.wait_for(timeout) == std::future_status::ready;
+  }
+  grpc::Status Wait() const { return future_.get(); }
+
+ private:
+  grpc::ClientContext context_;
+  v1::LocalizeRequest request_;
+  v1::LocalizeResponse response_;
+  std::promise<grpc::Status> done_;
+  std::shared_future<grpc::Status> future_;
+};
+
 // One worker, busy with a slow request: a request whose deadline passes
 // while it waits in the queue is finished without running the localizer,
 // and one beyond the queue bound is refused at once.
@@ -527,40 +555,44 @@ TEST_F(ServerTest, QueuedRequestsHonourDeadlinesAndTheQueueBound) {
   ASSERT_GT(work.count(), 20) << "too fast to queue behind";
 
   // A: occupies the worker.
-  grpc::ClientContext context_a;
-  SetDeadline(&context_a, std::chrono::seconds(60));
-  v1::LocalizeResponse response_a;
-  std::promise<grpc::Status> done_a;
-  const v1::LocalizeRequest request_a = MakeRequest(q, "a");
-  stub_->async()->Localize(&context_a, &request_a, &response_a,
-                           [&done_a](grpc::Status s) { done_a.set_value(std::move(s)); });
+  AsyncLocalize a(stub_.get(), MakeRequest(q, "a"), std::chrono::seconds(60));
   ASSERT_TRUE(WaitFor([&] { return server_->stats().requests_processed >= 2; }, std::chrono::seconds(30)));
-
   // B: queued behind A with a deadline well within A's work.
-  grpc::ClientContext context_b;
-  SetDeadline(&context_b, work / 2);
-  v1::LocalizeResponse response_b;
-  std::promise<grpc::Status> done_b;
-  const v1::LocalizeRequest request_b = MakeRequest(q, "b");
-  stub_->async()->Localize(&context_b, &request_b, &response_b,
-                           [&done_b](grpc::Status s) { done_b.set_value(std::move(s)); });
+  AsyncLocalize b(stub_.get(), MakeRequest(q, "b"), work / 2);
   ASSERT_TRUE(WaitFor([&] { return server_->stats().requests_received >= 3; }, std::chrono::seconds(10)));
-
   // C: the queue (1) is full.
   v1::LocalizeResponse response_c;
   const grpc::Status status_c = Localize(MakeRequest(q, "c"), &response_c, std::chrono::seconds(10));
-  const bool a_still_running = done_a.get_future().wait_for(std::chrono::seconds(0)) != std::future_status::ready;
+  const bool a_still_running = !a.done();
 
-  const grpc::Status status_b = done_b.get_future().get();
-  EXPECT_EQ(status_b.error_code(), grpc::DEADLINE_EXCEEDED);
+  EXPECT_EQ(b.Wait().error_code(), grpc::DEADLINE_EXCEEDED);
   if (a_still_running) {
     EXPECT_EQ(status_c.error_code(), grpc::RESOURCE_EXHAUSTED) << status_c.error_message();
     EXPECT_THAT(status_c.error_message(), HasSubstr("busy"));
     EXPECT_EQ(server_->stats().rejected_queue_full, 1);
   }
+  EXPECT_TRUE(a.Wait().ok());
   ASSERT_TRUE(WaitFor([&] { return server_->stats().expired_before_work >= 1; }, std::chrono::seconds(60)))
       << "B was worked on although its deadline had passed";
   EXPECT_EQ(server_->stats().requests_processed, 2) << "only the warm-up and A ran the localizer";
+}
+
+// Shutdown while a worker is busy and a request waits: both calls end (the
+// queued one without being worked on), and Shutdown returns.
+TEST_F(ServerTest, ShutdownWithWorkInFlightEndsEveryCall) {
+  ServerOptions options;
+  options.num_workers = 1;
+  StartServer(options);
+  const FixtureQuery& q = *LocalizableQueries().front();
+  AsyncLocalize a(stub_.get(), MakeRequest(q, "a"), std::chrono::seconds(60));
+  AsyncLocalize b(stub_.get(), MakeRequest(q, "b"), std::chrono::seconds(60));
+  ASSERT_TRUE(WaitFor([&] { return server_->stats().requests_received >= 2; }, std::chrono::seconds(10)));
+  server_->Shutdown(std::chrono::milliseconds(50));
+  EXPECT_TRUE(a.WaitFor(std::chrono::seconds(30)));
+  EXPECT_TRUE(b.WaitFor(std::chrono::seconds(30)));
+  EXPECT_FALSE(a.Wait().ok() && b.Wait().ok()) << "the queued call cannot have been answered";
+  EXPECT_LE(server_->stats().requests_processed, 1);
+  server_->Wait();
 }
 
 // A copy of the small map under another id, for the multi-map cases.
