@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <numeric>
+#include <optional>
 #include <unordered_map>
 
 #include <opencv2/imgcodecs.hpp>
@@ -15,6 +16,7 @@
 #include "core/features/retrieval.h"
 #include "core/features/vlad.h"
 #include "core/json.h"
+#include "core/logging.h"
 #include "core/map/map_data.h"
 #include "core/map/package.h"
 #include "core/status.h"
@@ -118,6 +120,8 @@ absl::Status Localizer::Options::Validate() const {
   if (num_retrieved < 1) return bad("num_retrieved", num_retrieved, "> 0");
   if (!(min_search_radius_m > 0)) return bad("min_search_radius_m", min_search_radius_m, "> 0");
   if (!(search_sigmas > 0)) return bad("search_sigmas", search_sigmas, "> 0");
+  if (!(widen_factor >= 1)) return bad("widen_factor", widen_factor, ">= 1");
+  if (max_groups < 1) return bad("max_groups", max_groups, ">= 1");
   if (!(max_ratio > 0 && max_ratio <= 1)) return bad("max_ratio", max_ratio, "in (0, 1]");
   if (!(max_reproj_error_px > 0)) return bad("max_reproj_error_px", max_reproj_error_px, "> 0");
   if (max_ransac_iterations < 1) return bad("max_ransac_iterations", max_ransac_iterations, ">= 1");
@@ -144,18 +148,37 @@ struct Localizer::Impl {
   absl::StatusOr<LocalizeResult> Localize(const Query& query) const;
   // Views to search: near the prior, or all. Empty when the prior is far
   // from every view.
-  std::vector<uint32_t> CandidateViews(const QueryPrior& prior) const;
-  // Matching and pose against the landmarks of one covisibility group.
-  struct GroupAttempt {
-    int num_matches = 0;
+  std::vector<uint32_t> CandidateViews(const QueryPrior& prior, double radius_scale) const;
+  // A pose supported by a set of inliers.
+  struct PoseCandidate {
     int num_inliers = 0;
     Rigid3d cam_from_world;
     double rms_px = 0;
     double inlier_hull_area = 0;  // convex hull of the inliers, normalised plane
+    double score = 0;             // inliers less the prior's penalty (see SearchViews)
   };
-  GroupAttempt LocalizeInGroup(const features::FeatureSet& query_features, const std::vector<Eigen::Vector2d>& normalized,
-                               const std::vector<uint32_t>& group, double focal_px, const QueryPrior& prior,
-                               double* match_ms, double* pose_ms) const;
+  struct SearchTimings {
+    double retrieve_ms = 0, match_ms = 0, pose_ms = 0;
+  };
+  // The outcome of retrieval + matching + pose over the views near a prior.
+  struct Search {
+    int num_retrieved = 0;
+    int num_matches = 0;  // most matches of any group
+    PoseCandidate best;
+    // The strongest candidate that disagrees with `best` (> 1 m or > 5 deg
+    // apart): evidence of an ambiguous place (repeated facades, signs).
+    int rival_inliers = 0;
+    double rival_score = 0;
+  };
+  Search SearchViews(const features::FeatureSet& feats, const std::vector<Eigen::Vector2d>& normalized,
+                     double focal_px, const QueryPrior& prior, double radius_scale, SearchTimings* timings) const;
+  // Matching and pose against the landmarks of one covisibility group: the
+  // best pose, and a second one from the matches the first leaves out.
+  std::vector<PoseCandidate> LocalizeInGroup(const features::FeatureSet& query_features,
+                                             const std::vector<Eigen::Vector2d>& normalized,
+                                             const std::vector<uint32_t>& group, double focal_px,
+                                             const QueryPrior& prior, int* num_matches, double* match_ms,
+                                             double* pose_ms) const;
 };
 
 Localizer::Localizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -239,16 +262,16 @@ absl::StatusOr<std::unique_ptr<Localizer>> Localizer::Load(const fs::path& map_d
 
 absl::StatusOr<LocalizeResult> Localizer::Localize(const Query& query) const { return impl_->Localize(query); }
 
-std::vector<uint32_t> Localizer::Impl::CandidateViews(const QueryPrior& prior) const {
+std::vector<uint32_t> Localizer::Impl::CandidateViews(const QueryPrior& prior, double radius_scale) const {
   std::vector<uint32_t> out;
   Eigen::Vector2d centre;
   double radius_m = 0;
   if (prior.has_cam_from_world) {
     centre = CameraCenter(prior.cam_from_world).head<2>();
-    radius_m = std::max(options.min_search_radius_m, options.search_sigmas * prior.cam_from_world_accuracy_m);
+    radius_m = radius_scale * std::max(options.min_search_radius_m, options.search_sigmas * prior.cam_from_world_accuracy_m);
   } else if (prior.has_position) {
     centre = frame->EnuFromWgs84(prior.position).head<2>();
-    radius_m = std::max(options.min_search_radius_m, options.search_sigmas * prior.accuracy_m);
+    radius_m = radius_scale * std::max(options.min_search_radius_m, options.search_sigmas * prior.accuracy_m);
   } else {
     out.resize(views.size());
     std::iota(out.begin(), out.end(), 0u);
@@ -260,12 +283,11 @@ std::vector<uint32_t> Localizer::Impl::CandidateViews(const QueryPrior& prior) c
   return out;
 }
 
-Localizer::Impl::GroupAttempt Localizer::Impl::LocalizeInGroup(const features::FeatureSet& query_features,
-                                                               const std::vector<Eigen::Vector2d>& normalized,
-                                                               const std::vector<uint32_t>& group, double focal_px,
-                                                               const QueryPrior& prior, double* match_ms,
-                                                               double* pose_ms) const {
-  GroupAttempt attempt;
+std::vector<Localizer::Impl::PoseCandidate> Localizer::Impl::LocalizeInGroup(
+    const features::FeatureSet& query_features, const std::vector<Eigen::Vector2d>& normalized,
+    const std::vector<uint32_t>& group, double focal_px, const QueryPrior& prior, int* num_matches, double* match_ms,
+    double* pose_ms) const {
+  std::vector<PoseCandidate> out;
   auto t0 = Clock::now();
   // The landmarks the group's views see, each once.
   std::vector<uint32_t> candidates;
@@ -286,9 +308,9 @@ Localizer::Impl::GroupAttempt Localizer::Impl::LocalizeInGroup(const features::F
   mo.mutual = options.mutual_check;
   auto matches = features::MatchDescriptors(query_features, train, mo);
   *match_ms += MsSince(t0);
-  if (!matches.ok()) return attempt;
-  attempt.num_matches = static_cast<int>(matches->size());
-  if (attempt.num_matches < options.min_inliers) return attempt;
+  if (!matches.ok()) return out;
+  *num_matches = static_cast<int>(matches->size());
+  if (*num_matches < options.min_inliers) return out;
 
   t0 = Clock::now();
   PoseCorrespondences c;
@@ -304,25 +326,117 @@ Localizer::Impl::GroupAttempt Localizer::Impl::LocalizeInGroup(const features::F
   po.has_gravity = prior.has_gravity;
   po.gravity_in_cam = prior.gravity_in_cam;
   po.max_gravity_error_deg = options.max_gravity_error_deg;
-  const AbsolutePoseResult pose = EstimateAbsolutePose(c, po);
+  for (int round = 0; round < 2 && static_cast<int>(c.size()) >= options.min_inliers; ++round) {
+    const AbsolutePoseResult pose = EstimateAbsolutePose(c, po);
+    if (!pose.found) break;
+    PoseCandidate candidate;
+    candidate.num_inliers = pose.num_inliers;
+    candidate.rms_px = pose.rms_error_px;
+    candidate.cam_from_world = pose.cam_from_world;
+    // Spread of the inliers: the area of their convex hull.
+    std::vector<cv::Point2f> pts;
+    PoseCorrespondences rest;
+    for (size_t k = 0; k < c.size(); ++k) {
+      if (pose.inlier_mask[k]) {
+        pts.emplace_back(static_cast<float>(c.normalized[k].x()), static_cast<float>(c.normalized[k].y()));
+      } else {
+        rest.normalized.push_back(c.normalized[k]);
+        rest.point_in_world.push_back(c.point_in_world[k]);
+      }
+    }
+    if (pts.size() >= 3) {
+      std::vector<cv::Point2f> hull;
+      cv::convexHull(pts, hull);
+      candidate.inlier_hull_area = cv::contourArea(hull);
+    }
+    out.push_back(candidate);
+    c = std::move(rest);  // the second round looks for a rival among the rest
+  }
   *pose_ms += MsSince(t0);
-  attempt.num_inliers = pose.num_inliers;
-  attempt.rms_px = pose.rms_error_px;
-  attempt.cam_from_world = pose.cam_from_world;
-  if (!pose.found) return attempt;
-  // Spread of the inliers: the area of their convex hull over the image's.
-  std::vector<cv::Point2f> pts;
-  for (size_t i = 0; i < c.size(); ++i) {
-    if (pose.inlier_mask[i]) pts.emplace_back(static_cast<float>(c.normalized[i].x()), static_cast<float>(c.normalized[i].y()));
+  return out;
+}
+
+Localizer::Impl::Search Localizer::Impl::SearchViews(const features::FeatureSet& feats,
+                                                     const std::vector<Eigen::Vector2d>& normalized, double focal_px,
+                                                     const QueryPrior& prior, double radius_scale,
+                                                     SearchTimings* timings) const {
+  Search search;
+  auto t0 = Clock::now();
+  const std::vector<uint32_t> allowed = CandidateViews(prior, radius_scale);
+  if (allowed.empty()) {
+    timings->retrieve_ms += MsSince(t0);
+    return search;
   }
-  double hull_area = 0;
-  if (pts.size() >= 3) {
-    std::vector<cv::Point2f> hull;
-    cv::convexHull(pts, hull);
-    hull_area = cv::contourArea(hull);
+  const std::vector<float> global = codebook.Encode(feats);
+  const std::vector<features::RetrievalIndex::Result> retrieved = index.Search(global, options.num_retrieved, &allowed);
+  search.num_retrieved = static_cast<int>(retrieved.size());
+  // Covisibility groups: retrieved views that share landmarks, in the order
+  // of their best-ranked member (hloc's covisibility clustering).
+  std::vector<std::vector<uint32_t>> groups;
+  {
+    DisjointSets sets(retrieved.size());
+    std::unordered_map<uint32_t, size_t> first_seen;
+    for (size_t r = 0; r < retrieved.size(); ++r) {
+      const uint32_t v = retrieved[r].id;
+      for (uint32_t o = view_begin[v]; o < view_begin[v + 1]; ++o) {
+        auto [it, inserted] = first_seen.emplace(view_landmarks[o], r);
+        if (!inserted) sets.Join(r, it->second);
+      }
+    }
+    std::unordered_map<size_t, size_t> group_of_root;
+    for (size_t r = 0; r < retrieved.size(); ++r) {
+      const size_t root = options.covisibility_groups ? sets.Find(r) : 0;
+      auto [it, inserted] = group_of_root.emplace(root, groups.size());
+      if (inserted) groups.emplace_back();
+      groups[it->second].push_back(retrieved[r].id);
+    }
   }
-  attempt.inlier_hull_area = hull_area;
-  return attempt;
+  timings->retrieve_ms += MsSince(t0);
+
+  // The prior's say: a candidate d metres from where the phone believes it
+  // is loses (d / sigma)^2 inliers' worth of score, so that of two similar
+  // candidates (repeated facades) the plausible one wins.
+  std::optional<Eigen::Vector2d> prior_xy;
+  double prior_sigma_m = 0;
+  if (prior.has_cam_from_world) {
+    prior_xy = CameraCenter(prior.cam_from_world).head<2>();
+    prior_sigma_m = prior.cam_from_world_accuracy_m;
+  } else if (prior.has_position) {
+    prior_xy = frame->EnuFromWgs84(prior.position).head<2>();
+    prior_sigma_m = prior.accuracy_m;
+  }
+  std::vector<PoseCandidate> candidates;
+  for (size_t g = 0; g < groups.size() && static_cast<int>(g) < options.max_groups; ++g) {
+    int num_matches = 0;
+    for (PoseCandidate& p : LocalizeInGroup(feats, normalized, groups[g], focal_px, prior, &num_matches,
+                                            &timings->match_ms, &timings->pose_ms)) {
+      p.score = p.num_inliers;
+      if (prior_xy) {
+        const double d = (CameraCenter(p.cam_from_world).head<2>() - *prior_xy).norm() / std::max(prior_sigma_m, 1.0);
+        p.score -= options.prior_weight * d * d;
+      }
+      const Eigen::Vector3d c = CameraCenter(p.cam_from_world);
+      ARMAP_LOG_DEBUG("localize: radius x{} group {} ({} views, first {}) matches {} inliers {} score {:.1f} centre ({:.1f}, {:.1f}, {:.1f})",
+                      radius_scale, g, groups[g].size(), views[groups[g][0]].name, num_matches, p.num_inliers, p.score,
+                      c.x(), c.y(), c.z());
+      candidates.push_back(p);
+    }
+    search.num_matches = std::max(search.num_matches, num_matches);
+  }
+  bool have_best = false;
+  for (const PoseCandidate& p : candidates) {
+    if (!have_best || p.score > search.best.score) search.best = p;
+    have_best = true;
+  }
+  for (const PoseCandidate& p : candidates) {
+    const double apart_m = (CameraCenter(p.cam_from_world) - CameraCenter(search.best.cam_from_world)).norm();
+    const double apart_deg = RotationErrorDeg(p.cam_from_world.rotation, search.best.cam_from_world.rotation);
+    if ((apart_m > 1.0 || apart_deg > 5.0) && p.score > search.rival_score) {
+      search.rival_score = p.score;
+      search.rival_inliers = p.num_inliers;
+    }
+  }
+  return search;
 }
 
 absl::StatusOr<LocalizeResult> Localizer::Impl::Localize(const Query& query) const {
@@ -434,58 +548,29 @@ absl::StatusOr<LocalizeResult> Localizer::Impl::Localize(const Query& query) con
     normalized[i] = ray.head<2>() / ray.z();
   }
 
-  // Retrieval among the views near the prior.
-  auto t0 = Clock::now();
-  const std::vector<uint32_t> allowed = CandidateViews(query.prior);
-  if (allowed.empty()) {
-    result.stage_ms.emplace_back("retrieve", MsSince(t0));
+  // Search near the prior; when that finds no clear pose and the prior may
+  // be wrong (GPS outliers of tens of metres between towers), search once
+  // more with the radius widened.
+  SearchTimings timings;
+  Search search = SearchViews(feats, normalized, focal_px, query.prior, 1.0, &timings);
+  const bool weak = search.best.num_inliers < 2 * options.min_inliers;
+  if (weak && (query.prior.has_position || query.prior.has_cam_from_world)) {
+    Search wide = SearchViews(feats, normalized, focal_px, query.prior, options.widen_factor, &timings);
+    if (wide.best.num_inliers > search.best.num_inliers) search = std::move(wide);
+  }
+  result.stage_ms.emplace_back("retrieve", timings.retrieve_ms);
+  result.stage_ms.emplace_back("match", timings.match_ms);
+  result.stage_ms.emplace_back("pose", timings.pose_ms);
+  result.num_retrieved_views = search.num_retrieved;
+  result.num_matches = search.num_matches;
+  result.num_inliers = search.best.num_inliers;
+  result.cam_from_world = search.best.cam_from_world;
+  result.reprojection_rms_px = search.best.rms_px;
+  const double best_hull_area = search.best.inlier_hull_area;
+
+  if (search.num_retrieved == 0) {
     return finish(FailureReason::kNoCandidates, "no map view within the prior's search radius");
   }
-  const std::vector<float> global = codebook.Encode(feats);
-  const std::vector<features::RetrievalIndex::Result> retrieved = index.Search(global, options.num_retrieved, &allowed);
-  result.num_retrieved_views = static_cast<int>(retrieved.size());
-  // Covisibility groups: retrieved views that share landmarks, in the order
-  // of their best-ranked member.
-  std::vector<std::vector<uint32_t>> groups;
-  {
-    DisjointSets sets(retrieved.size());
-    std::unordered_map<uint32_t, size_t> first_seen;
-    for (size_t r = 0; r < retrieved.size(); ++r) {
-      const uint32_t v = retrieved[r].id;
-      for (uint32_t o = view_begin[v]; o < view_begin[v + 1]; ++o) {
-        auto [it, inserted] = first_seen.emplace(view_landmarks[o], r);
-        if (!inserted) sets.Join(r, it->second);
-      }
-    }
-    std::unordered_map<size_t, size_t> group_of_root;
-    for (size_t r = 0; r < retrieved.size(); ++r) {
-      auto [it, inserted] = group_of_root.emplace(sets.Find(r), groups.size());
-      if (inserted) groups.emplace_back();
-      groups[it->second].push_back(retrieved[r].id);
-    }
-  }
-  result.stage_ms.emplace_back("retrieve", MsSince(t0));
-  if (retrieved.empty()) return finish(FailureReason::kNoCandidates, "retrieval found no view");
-
-  double match_ms = 0, pose_ms = 0;
-  double best_hull_area = 0;
-  // Try groups best first; a group whose pose has many inliers ends the
-  // search (later groups rank lower and rarely do better).
-  constexpr size_t kMaxGroups = 3;
-  for (size_t g = 0; g < groups.size() && g < kMaxGroups; ++g) {
-    const GroupAttempt attempt = LocalizeInGroup(feats, normalized, groups[g], focal_px, query.prior, &match_ms, &pose_ms);
-    result.num_matches = std::max(result.num_matches, attempt.num_matches);
-    if (attempt.num_inliers > result.num_inliers) {
-      result.num_inliers = attempt.num_inliers;
-      result.cam_from_world = attempt.cam_from_world;
-      result.reprojection_rms_px = attempt.rms_px;
-      best_hull_area = attempt.inlier_hull_area;
-    }
-    if (result.num_inliers >= 4 * options.min_inliers) break;
-  }
-  result.stage_ms.emplace_back("match", match_ms);
-  result.stage_ms.emplace_back("pose", pose_ms);
-
   if (result.num_matches < options.min_inliers) {
     return finish(FailureReason::kTooFewMatches, absl::StrCat(result.num_matches, " matches to the map"));
   }
@@ -493,14 +578,17 @@ absl::StatusOr<LocalizeResult> Localizer::Impl::Localize(const Query& query) con
     return finish(FailureReason::kTooFewInliers,
                   absl::StrCat(result.num_inliers, " inliers of ", result.num_matches, " matches"));
   }
-  // Confidence: enough inliers, spread over the image. The hull area is on
-  // the normalised plane; the image's own area there is w * h / f^2.
+  // Confidence: enough inliers, spread over the image, and no rival pose of
+  // similar support elsewhere (repeated facades). The hull area is on the
+  // normalised plane; the image's own area there is w * h / f^2.
   const double image_area = static_cast<double>(camera.width) * camera.height /
                             (camera.params[0] * camera.params[1]);
   const double spread = std::min(1.0, best_hull_area / image_area);
-  const double count_term = 1.0 - std::exp(-(result.num_inliers - options.min_inliers + 1) / 15.0);
-  const double spread_term = std::min(1.0, spread / 0.08);
-  result.confidence = std::clamp(count_term * spread_term, 0.0, 1.0);
+  const double count_term = 1.0 - std::exp(-(result.num_inliers - options.min_inliers + 1) / 8.0);
+  const double spread_term = std::min(1.0, spread / 0.03);
+  const double rivalry = search.rival_score > 0 ? search.rival_score / std::max(1.0, search.best.score) : 0.0;
+  const double rival_term = std::clamp(1.0 - (rivalry - 0.3) / 0.4, 0.0, 1.0);
+  result.confidence = std::clamp(count_term * spread_term * rival_term, 0.0, 1.0);
   // A pose outside the mapped area (plus a margin) is not trusted.
   const Eigen::Vector3d centre = CameraCenter(result.cam_from_world);
   const Eigen::Vector3d margin(50, 50, 30);
@@ -515,7 +603,8 @@ absl::StatusOr<LocalizeResult> Localizer::Impl::Localize(const Query& query) con
   if (result.confidence < options.min_confidence) {
     return finish(FailureReason::kLowConfidence,
                   absl::StrCat("confidence ", result.confidence, " (", result.num_inliers, " inliers, spread ",
-                               spread, inside ? "" : ", outside the map", ")"));
+                               spread, ", rival pose with ", search.rival_inliers, " inliers",
+                               inside ? "" : ", outside the map", ")"));
   }
   return finish(FailureReason::kNone, "");
 }

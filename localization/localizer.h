@@ -139,8 +139,19 @@ class Localizer {
     int num_retrieved = 12;
     // Views whose centre is within max(min_search_radius_m,
     // search_sigmas * accuracy_m) of the prior are searched.
-    double min_search_radius_m = 30.0;
+    double min_search_radius_m = 50.0;
     double search_sigmas = 3.0;
+    // When the search near the prior finds no clear pose, it is repeated
+    // once over a radius this many times larger.
+    double widen_factor = 3.0;
+    // Retrieved views are grouped by shared landmarks (covisibility) and
+    // each of the first max_groups groups is matched on its own; a strong
+    // pose from another group is a rival that lowers the confidence.
+    bool covisibility_groups = true;
+    int max_groups = 3;
+    // Inliers' worth of score a pose candidate loses per squared sigma of
+    // distance from the position prior (rival poses at repeated facades).
+    double prior_weight = 3.0;
     // Lowe ratio for query-to-landmark matching.
     float max_ratio = 0.85f;
     // Keep a match only when the query feature is also the landmark's

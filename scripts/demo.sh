@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job on the embedded default: installs dependencies, builds,
 # generates the default synthetic city (seed 1, 200 m, 40 panoramas, 100
-# queries) with a preview contact sheet, and builds its map package,
-# printing the figures of each step.
+# queries) with a preview contact sheet, builds its map package, serves it
+# with `armap serve` and localizes the 100 phone queries through the server
+# (gRPC, C++ SDK), ending with the accuracy and latency table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install_deps.sh
@@ -14,5 +15,9 @@ mkdir -p "$OUT"
 rm -rf "$OUT/map"
 ./build/bin/armap map build --capture "$OUT/city" --out "$OUT/map" --workspace "$OUT/map.workspace"
 echo
+echo "== visual positioning through the server: $OUT/city/queries.json"
+bash scripts/serve_and_eval.sh "$OUT/map" "$OUT/city" "$OUT/localize_eval.json"
+echo
 echo "capture:  $OUT/city (preview: $OUT/city/preview.png)"
 echo "map:      $OUT/map (report: $OUT/map/report.json)"
+echo "queries:  $OUT/localize_eval.json"

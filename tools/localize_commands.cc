@@ -14,6 +14,7 @@
 #include "localization/image_decode.h"
 #include "localization/localizer.h"
 #include "tools/commands.h"
+#include "tools/localize_remote.h"
 
 namespace armap::tools {
 namespace {
@@ -57,6 +58,8 @@ void AddLocalizerFlags(CLI::App* app, loc::Localizer::Options* o) {
   app->add_option("--mutual", o->mutual_check, "Mutual nearest-neighbour check (0/1)")->capture_default_str();
   app->add_option("--max-reproj-px", o->max_reproj_error_px, "RANSAC inlier threshold, pixels")->capture_default_str();
   app->add_option("--min-inliers", o->min_inliers, "Inliers needed for a pose")->capture_default_str();
+  app->add_option("--covisibility-groups", o->covisibility_groups, "Group retrieved views by covisibility (0/1)")->capture_default_str();
+  app->add_option("--max-groups", o->max_groups, "Covisibility groups matched per query")->capture_default_str();
   app->add_option("--min-confidence", o->min_confidence, "Confidence needed for a success")->capture_default_str();
 }
 
@@ -75,6 +78,7 @@ int RunEvalLocalize(const EvalFlags& f) {
   for (const auto& g : *truth) truth_by_name[g.name] = g;
 
   std::unique_ptr<loc::Localizer> localizer;
+  std::unique_ptr<RemoteLocalizer> remote;
   std::string map_id;
   int64_t map_version = 0;
   if (f.server.empty()) {
@@ -87,8 +91,14 @@ int RunEvalLocalize(const EvalFlags& f) {
     map_id = localizer->info().map_id;
     map_version = localizer->info().map_version;
   } else {
-    ARMAP_LOG_ERROR("eval localize: --server: TODO-SDK");
-    return 1;
+    auto r = RemoteLocalizer::Connect(f.server, f.map_dir);
+    if (!r.ok()) {
+      ARMAP_LOG_ERROR("eval localize: {}", r.status().message());
+      return 1;
+    }
+    remote = std::move(*r);
+    map_id = remote->map_id();
+    map_version = remote->map_version();
   }
 
   loc::LocalizationEvaluation evaluation;
@@ -106,7 +116,7 @@ int RunEvalLocalize(const EvalFlags& f) {
       auto r = localizer->Localize(q.query);
       answer = r.ok() ? absl::StatusOr<loc::EvalAnswer>(AnswerFromResult(*r)) : r.status();
     } else {
-      answer = absl::UnimplementedError("remote");
+      answer = remote->Localize(q.name, q.query);
     }
     if (!answer.ok()) {
       ARMAP_LOG_ERROR("eval localize: query '{}': {}", q.name, answer.status().message());
