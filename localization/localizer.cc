@@ -149,6 +149,10 @@ struct Localizer::Impl {
   // Views to search: near the prior, or all. Empty when the prior is far
   // from every view.
   std::vector<uint32_t> CandidateViews(const QueryPrior& prior, double radius_scale) const;
+  // Views that see too few landmarks to localize against (sky, a blank
+  // wall) are never retrieved: they would only crowd out useful ones.
+  bool ViewIsUseful(uint32_t v) const { return view_begin[v + 1] - view_begin[v] >= kMinLandmarksPerView; }
+  static constexpr uint32_t kMinLandmarksPerView = 20;
   // A pose supported by a set of inliers.
   struct PoseCandidate {
     int num_inliers = 0;
@@ -273,12 +277,13 @@ std::vector<uint32_t> Localizer::Impl::CandidateViews(const QueryPrior& prior, d
     centre = frame->EnuFromWgs84(prior.position).head<2>();
     radius_m = radius_scale * std::max(options.min_search_radius_m, options.search_sigmas * prior.accuracy_m);
   } else {
-    out.resize(views.size());
-    std::iota(out.begin(), out.end(), 0u);
+    for (uint32_t v = 0; v < views.size(); ++v) {
+      if (ViewIsUseful(v)) out.push_back(v);
+    }
     return out;
   }
   for (uint32_t v = 0; v < views.size(); ++v) {
-    if ((view_centres[v].head<2>() - centre).norm() <= radius_m) out.push_back(v);
+    if ((view_centres[v].head<2>() - centre).norm() <= radius_m && ViewIsUseful(v)) out.push_back(v);
   }
   return out;
 }
@@ -319,6 +324,7 @@ std::vector<Localizer::Impl::PoseCandidate> Localizer::Impl::LocalizeInGroup(
     c.point_in_world.push_back(landmarks.positions[candidates[m.train]]);
   }
   AbsolutePoseOptions po;
+  po.min_iterations = 50;
   po.focal_px = focal_px;
   po.max_error_px = options.max_reproj_error_px;
   po.max_iterations = options.max_ransac_iterations;
@@ -327,6 +333,9 @@ std::vector<Localizer::Impl::PoseCandidate> Localizer::Impl::LocalizeInGroup(
   po.gravity_in_cam = prior.gravity_in_cam;
   po.max_gravity_error_deg = options.max_gravity_error_deg;
   for (int round = 0; round < 2 && static_cast<int>(c.size()) >= options.min_inliers; ++round) {
+    // The rival search on the leftovers is mostly outliers: a rival worth
+    // knowing about has a decent inlier ratio and shows up early.
+    if (round == 1) po.max_iterations = std::min(po.max_iterations, 300);
     const AbsolutePoseResult pose = EstimateAbsolutePose(c, po);
     if (!pose.found) break;
     PoseCandidate candidate;

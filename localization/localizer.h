@@ -132,7 +132,7 @@ class Localizer {
   struct Options {
     // The query image is downscaled so that its longer side is at most this
     // (speed; the map's views are 640 px). 0 keeps the full resolution.
-    int max_image_size_px = 800;
+    int max_image_size_px = 640;
     // Features extracted from a query image.
     int max_features = 2000;
     // Views kept after retrieval (before covisibility grouping).
