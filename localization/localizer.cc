@@ -173,6 +173,10 @@ struct Localizer::Impl {
     // apart): evidence of an ambiguous place (repeated facades, signs).
     int rival_inliers = 0;
     double rival_score = 0;
+    // The most inliers of any disagreeing candidate, before the prior's say:
+    // the prior may pick between similar candidates, never overrule much
+    // stronger image evidence with confidence.
+    int strongest_rival_inliers = 0;
   };
   Search SearchViews(const features::FeatureSet& feats, const std::vector<Eigen::Vector2d>& normalized,
                      double focal_px, const QueryPrior& prior, double radius_scale, SearchTimings* timings) const;
@@ -440,9 +444,12 @@ Localizer::Impl::Search Localizer::Impl::SearchViews(const features::FeatureSet&
   for (const PoseCandidate& p : candidates) {
     const double apart_m = (CameraCenter(p.cam_from_world) - CameraCenter(search.best.cam_from_world)).norm();
     const double apart_deg = RotationErrorDeg(p.cam_from_world.rotation, search.best.cam_from_world.rotation);
-    if ((apart_m > 1.0 || apart_deg > 5.0) && p.score > search.rival_score) {
-      search.rival_score = p.score;
-      search.rival_inliers = p.num_inliers;
+    if (apart_m > 1.0 || apart_deg > 5.0) {
+      if (p.score > search.rival_score) {
+        search.rival_score = p.score;
+        search.rival_inliers = p.num_inliers;
+      }
+      search.strongest_rival_inliers = std::max(search.strongest_rival_inliers, p.num_inliers);
     }
   }
   return search;
@@ -597,7 +604,11 @@ absl::StatusOr<LocalizeResult> Localizer::Impl::Localize(const Query& query) con
   const double spread_term = std::min(1.0, spread / 0.03);
   const double rivalry = search.rival_score > 0 ? search.rival_score / std::max(1.0, search.best.score) : 0.0;
   const double rival_term = std::clamp(1.0 - (rivalry - 0.3) / 0.4, 0.0, 1.0);
-  result.confidence = std::clamp(count_term * spread_term * rival_term, 0.0, 1.0);
+  const double dominance = search.strongest_rival_inliers > 0
+                               ? static_cast<double>(result.num_inliers) / search.strongest_rival_inliers
+                               : 2.0;
+  const double dominance_term = std::clamp((dominance - 0.5) / 0.5, 0.0, 1.0);
+  result.confidence = std::clamp(count_term * spread_term * rival_term * dominance_term, 0.0, 1.0);
   // A pose outside the mapped area (plus a margin) is not trusted.
   const Eigen::Vector3d centre = CameraCenter(result.cam_from_world);
   const Eigen::Vector3d margin(50, 50, 30);
@@ -612,7 +623,7 @@ absl::StatusOr<LocalizeResult> Localizer::Impl::Localize(const Query& query) con
   if (result.confidence < options.min_confidence) {
     return finish(FailureReason::kLowConfidence,
                   absl::StrCat("confidence ", result.confidence, " (", result.num_inliers, " inliers, spread ",
-                               spread, ", rival pose with ", search.rival_inliers, " inliers",
+                               spread, ", rival pose with ", search.strongest_rival_inliers, " inliers",
                                inside ? "" : ", outside the map", ")"));
   }
   return finish(FailureReason::kNone, "");

@@ -44,11 +44,14 @@ namespace fs = std::filesystem;
 using ::armap::testing::GetSmallMap;
 using ::testing::HasSubstr;
 
-// The localizer's answers on the small city's localizable queries are within
-// 0.12 m and 0.25 deg of the truth (measured); these bounds leave a 2x
-// margin, and a confident answer outside them is a wrong pose.
-constexpr double kMaxPositionErrorM = 0.25;
-constexpr double kMaxRotationErrorDeg = 1.0;
+// The server must pass the localizer's answer through unchanged: the round
+// trip is compared with the in-process localizer to 1e-6, and with the truth
+// loosely (the localizer's own accuracy is tested in localization/; on the
+// small city its successes are within 0.45 m / 1.2 deg, measured). A pose
+// mangled on the wire (quaternion order, centre for translation) is off by
+// metres or tens of degrees.
+constexpr double kMaxPositionErrorM = 1.0;
+constexpr double kMaxRotationErrorDeg = 2.0;
 constexpr double kMaxFeaturesPositionErrorM = 1.0;  // see LocalizeFeaturesRoundTrip
 
 struct FixtureQuery {
@@ -184,6 +187,8 @@ class ServerTest : public ::testing::Test {
 
 TEST_F(ServerTest, LocalizeRoundTripIsAccurate) {
   StartServer();
+  auto reference = loc::Localizer::Load(GetSmallMap().map_dir, loc::Localizer::Options());
+  ASSERT_THAT(reference, ::armap::testing::IsOk());
   int num_success = 0;
   const auto localizable = LocalizableQueries();
   for (const FixtureQuery* q : localizable) {
@@ -206,6 +211,18 @@ TEST_F(ServerTest, LocalizeRoundTripIsAccurate) {
     EXPECT_GT(response.confidence(), 0);
     EXPECT_GT(response.num_inliers(), 0);
     ExpectAccurate(response, *q);
+    // The same query in-process gives the same pose (the localizer is
+    // deterministic).
+    auto query = QueryFromProto(MakeRequest(*q, "in-process"));
+    ASSERT_THAT(query, ::armap::testing::IsOk());
+    auto direct = (*reference)->Localize(*query);
+    ASSERT_THAT(direct, ::armap::testing::IsOk());
+    ASSERT_TRUE(direct->success) << q->name;
+    auto wire = Rigid3FromProto(response.cam_from_world(), "cam_from_world");
+    ASSERT_THAT(wire, ::armap::testing::IsOk());
+    EXPECT_LT((CameraCenter(*wire) - CameraCenter(direct->cam_from_world)).norm(), 1e-6) << q->name;
+    EXPECT_LT(RotationErrorDeg(wire->rotation, direct->cam_from_world.rotation), 1e-6) << q->name;
+    EXPECT_EQ(response.num_inliers(), direct->num_inliers);
   }
   // 5 of the 9 localizable queries are found (the localizer's own tests hold
   // its recall); here it is enough that the round trip clearly works.
