@@ -149,6 +149,13 @@ struct Localizer::Impl {
   // Views to search: near the prior, or all. Empty when the prior is far
   // from every view.
   std::vector<uint32_t> CandidateViews(const QueryPrior& prior, double radius_scale) const;
+  // Where the prior puts the camera in the map frame (x, y) and its
+  // horizontal sigma; none without a position or pose prior.
+  struct PriorCentre {
+    Eigen::Vector2d xy;
+    double sigma_m = 0;
+  };
+  std::optional<PriorCentre> PriorCentreInMap(const QueryPrior& prior) const;
   // Views that see too few landmarks to localize against (sky, a blank
   // wall) are never retrieved: they would only crowd out useful ones.
   bool ViewIsUseful(uint32_t v) const { return view_begin[v + 1] - view_begin[v] >= kMinLandmarksPerView; }
@@ -270,24 +277,20 @@ absl::StatusOr<std::unique_ptr<Localizer>> Localizer::Load(const fs::path& map_d
 
 absl::StatusOr<LocalizeResult> Localizer::Localize(const Query& query) const { return impl_->Localize(query); }
 
+std::optional<Localizer::Impl::PriorCentre> Localizer::Impl::PriorCentreInMap(const QueryPrior& prior) const {
+  if (prior.has_cam_from_world) return PriorCentre{CameraCenter(prior.cam_from_world).head<2>(), prior.cam_from_world_accuracy_m};
+  if (prior.has_position) return PriorCentre{frame->EnuFromWgs84(prior.position).head<2>(), prior.accuracy_m};
+  return std::nullopt;
+}
+
 std::vector<uint32_t> Localizer::Impl::CandidateViews(const QueryPrior& prior, double radius_scale) const {
   std::vector<uint32_t> out;
-  Eigen::Vector2d centre;
-  double radius_m = 0;
-  if (prior.has_cam_from_world) {
-    centre = CameraCenter(prior.cam_from_world).head<2>();
-    radius_m = radius_scale * std::max(options.min_search_radius_m, options.search_sigmas * prior.cam_from_world_accuracy_m);
-  } else if (prior.has_position) {
-    centre = frame->EnuFromWgs84(prior.position).head<2>();
-    radius_m = radius_scale * std::max(options.min_search_radius_m, options.search_sigmas * prior.accuracy_m);
-  } else {
-    for (uint32_t v = 0; v < views.size(); ++v) {
-      if (ViewIsUseful(v)) out.push_back(v);
-    }
-    return out;
-  }
+  const std::optional<PriorCentre> centre = PriorCentreInMap(prior);
+  const double radius_m =
+      centre ? radius_scale * std::max(options.min_search_radius_m, options.search_sigmas * centre->sigma_m) : 0.0;
   for (uint32_t v = 0; v < views.size(); ++v) {
-    if ((view_centres[v].head<2>() - centre).norm() <= radius_m && ViewIsUseful(v)) out.push_back(v);
+    if (!ViewIsUseful(v)) continue;
+    if (!centre || (view_centres[v].head<2>() - centre->xy).norm() <= radius_m) out.push_back(v);
   }
   return out;
 }
@@ -409,23 +412,15 @@ Localizer::Impl::Search Localizer::Impl::SearchViews(const features::FeatureSet&
   // The prior's say: a candidate d metres from where the phone believes it
   // is loses (d / sigma)^2 inliers' worth of score, so that of two similar
   // candidates (repeated facades) the plausible one wins.
-  std::optional<Eigen::Vector2d> prior_xy;
-  double prior_sigma_m = 0;
-  if (prior.has_cam_from_world) {
-    prior_xy = CameraCenter(prior.cam_from_world).head<2>();
-    prior_sigma_m = prior.cam_from_world_accuracy_m;
-  } else if (prior.has_position) {
-    prior_xy = frame->EnuFromWgs84(prior.position).head<2>();
-    prior_sigma_m = prior.accuracy_m;
-  }
+  const std::optional<PriorCentre> centre = PriorCentreInMap(prior);
   std::vector<PoseCandidate> candidates;
   for (size_t g = 0; g < groups.size() && static_cast<int>(g) < options.max_groups; ++g) {
     int num_matches = 0;
     for (PoseCandidate& p : LocalizeInGroup(feats, normalized, groups[g], focal_px, prior, &num_matches,
                                             &timings->match_ms, &timings->pose_ms)) {
       p.score = p.num_inliers;
-      if (prior_xy) {
-        const double d = (CameraCenter(p.cam_from_world).head<2>() - *prior_xy).norm() / std::max(prior_sigma_m, 1.0);
+      if (centre) {
+        const double d = (CameraCenter(p.cam_from_world).head<2>() - centre->xy).norm() / std::max(centre->sigma_m, 1.0);
         p.score -= options.prior_weight * d * d;
       }
       const Eigen::Vector3d c = CameraCenter(p.cam_from_world);
