@@ -4,7 +4,7 @@
 // scale or geo frame); armap's poses are compared as they are.
 //
 // Usage: mapping_vs_colmap CAPTURE_DIR MAP_WORKSPACE COLMAP_TEXT_MODEL [VIEW_SIZE_PX]
-// Prints a markdown table and one JSON line.
+// Prints a markdown table and one JSON line (the last line).
 #include <cstdio>
 #include <map>
 
@@ -85,6 +85,23 @@ int main(int argc, char** argv) {
     colmap_pos[r.pano].push_back((c - gt_by_name[r.pano].translation).norm());
     colmap_rot[r.pano].push_back(RotationErrorDeg(q, gt_by_name[r.pano].rotation));
   }
+  // armap's poses after the same kind of similarity: how much of its error
+  // is one global offset rather than the trajectory's shape.
+  Eigen::Matrix3Xd ours_c(3, gt->size()), gt_c(3, gt->size());
+  for (size_t i = 0; i < gt->size(); ++i) {
+    ours_c.col(i) = (*ours)[i].world_from_rig.translation;
+    gt_c.col(i) = (*gt)[i].world_from_rig.translation;
+  }
+  const Eigen::Matrix4d gt_from_ours = Eigen::umeyama(ours_c, gt_c, true);
+  const double ours_scale = gt_from_ours.topLeftCorner<3, 3>().col(0).norm();
+  const Eigen::Matrix3d ours_rot = gt_from_ours.topLeftCorner<3, 3>() / ours_scale;
+  std::vector<double> osp, osr;
+  for (size_t i = 0; i < gt->size(); ++i) {
+    const Eigen::Vector3d c = ours_scale * ours_rot * (*ours)[i].world_from_rig.translation + gt_from_ours.topRightCorner<3, 1>();
+    osp.push_back((c - (*gt)[i].world_from_rig.translation).norm());
+    osr.push_back(RotationErrorDeg(Eigen::Quaterniond(ours_rot * (*ours)[i].world_from_rig.rotation.toRotationMatrix()),
+                                   (*gt)[i].world_from_rig.rotation));
+  }
   std::vector<double> cp, cr, op, orot, mp, mr;
   for (const auto& [pano, v] : colmap_pos) cp.push_back(Median(v));
   for (const auto& [pano, v] : colmap_rot) cr.push_back(Median(v));
@@ -97,9 +114,12 @@ int main(int argc, char** argv) {
   std::printf("| poses vs ground truth | panos | median position error (m) | median rotation error (deg) |\n|---|---|---|---|\n");
   std::printf("| measured trajectory | %zu | %.4f | %.4f |\n", mp.size(), Median(mp), Median(mr));
   std::printf("| armap map build (metric, no alignment) | %zu | %.4f | %.4f |\n", op.size(), Median(op), Median(orot));
+  std::printf("| armap map build after Sim3 to truth (scale %.5f) | %zu | %.4f | %.4f |\n", ours_scale, osp.size(), Median(osp),
+              Median(osr));
   std::printf("| COLMAP SfM (after Sim3 to truth, scale %.3f) | %zu of %zu | %.4f | %.4f |\n", scale, cp.size(), gt->size(),
               Median(cp), Median(cr));
   OrderedJson out{{"armap", {{"median_pos_err_m", Median(op)}, {"median_rot_err_deg", Median(orot)}}},
+                  {"armap_sim3", {{"median_pos_err_m", Median(osp)}, {"median_rot_err_deg", Median(osr)}, {"sim3_scale", ours_scale}}},
                   {"colmap", {{"median_pos_err_m", Median(cp)}, {"median_rot_err_deg", Median(cr)},
                               {"registered_views", regs.size()}, {"registered_panos", cp.size()}, {"sim3_scale", scale}}},
                   {"measured", {{"median_pos_err_m", Median(mp)}, {"median_rot_err_deg", Median(mr)}}}};

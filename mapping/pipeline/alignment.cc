@@ -105,8 +105,10 @@ absl::Status AlignmentOptions::Validate() const {
 }
 
 std::string AlignmentSummary::BriefReport() const {
-  return absl::StrFormat("alignment: %d tracks, %d observations, %d anchored on lidar; reprojection rms %.2f -> %.2f px in %.1f s",
-                         num_tracks, num_observations, num_anchored, initial_rms_px, final_rms_px, seconds);
+  return absl::StrFormat(
+      "alignment: %d tracks, %d observations, %d anchored on lidar (%d on level ground); reprojection rms %.2f -> %.2f px "
+      "in %.1f s",
+      num_tracks, num_observations, num_anchored, num_anchored_level, initial_rms_px, final_rms_px, seconds);
 }
 
 absl::StatusOr<std::vector<Rigid3d>> AlignPanoramas(const AlignmentInput& in, const AlignmentOptions& options,
@@ -154,7 +156,7 @@ absl::StatusOr<std::vector<Rigid3d>> AlignPanoramas(const AlignmentInput& in, co
 
   for (int round = 0; round < options.rounds; ++round) {
     ceres::Problem problem;
-    int num_obs = 0, anchored = 0;
+    int num_obs = 0, anchored = 0, anchored_level = 0;
     std::vector<bool> used_pano(num_panos, false);
     for (size_t k = 0; k < in.tracks.size(); ++k) {
       int n_active = 0;
@@ -177,6 +179,7 @@ absl::StatusOr<std::vector<Rigid3d>> AlignPanoramas(const AlignmentInput& in, co
         auto* cost = new ceres::AutoDiffCostFunction<PointToPlaneCost, 1, 3>(new PointToPlaneCost(plane, options.plane_sigma_m));
         problem.AddResidualBlock(cost, new ceres::HuberLoss(options.plane_loss_m / options.plane_sigma_m), point);
         ++anchored;
+        anchored_level += std::abs(plane.normal.z()) > std::cos(30 * M_PI / 180);
       }
     }
     for (size_t i = 0; i < num_panos; ++i) {
@@ -188,12 +191,20 @@ absl::StatusOr<std::vector<Rigid3d>> AlignPanoramas(const AlignmentInput& in, co
     }
     summary->num_observations = num_obs;
     summary->num_anchored = anchored;
+    summary->num_anchored_level = anchored_level;
     if (num_obs == 0) {
       ARMAP_LOG_WARN("alignment: no landmark is seen by two panoramas; keeping the measured trajectory");
       break;
     }
     ceres::Solver::Options solver;
-    solver.linear_solver_type = ceres::SPARSE_SCHUR;
+    // Few poses (tens to hundreds): the reduced camera system is small and
+    // dense. Starting Levenberg-Marquardt with more damping (Ceres starts at
+    // a trust region of 1e4) avoids first steps whose reduced system is not
+    // positive definite in floating point (stiff lidar-plane terms next to
+    // landmarks whose depth the images barely fix), which Ceres reports as
+    // "Linear solver failure" warnings before it retries with more damping.
+    solver.linear_solver_type = num_panos <= 300 ? ceres::DENSE_SCHUR : ceres::SPARSE_SCHUR;
+    solver.initial_trust_region_radius = 1e2;
     solver.max_num_iterations = options.max_iterations;
     solver.num_threads = options.num_threads;
     solver.logging_type = ceres::SILENT;

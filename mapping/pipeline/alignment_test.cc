@@ -105,6 +105,9 @@ TEST(AlignmentTest, RecoversPosesFromNoisyTrajectoryToCentimetres) {
   EXPECT_GT(Median(pos_before), 0.02);  // the test starts from a real error
   EXPECT_LT(summary.final_rms_px, 0.6);
   EXPECT_GT(summary.num_anchored, 1000);
+  // The ground is what fixes height and roll; its anchors are counted apart.
+  EXPECT_GT(summary.num_anchored_level, 300);
+  EXPECT_LT(summary.num_anchored_level, summary.num_anchored);
 }
 
 TEST(AlignmentTest, WithoutSharedLandmarksKeepsTheMeasuredPoses) {

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <map>
 #include <numeric>
+#include <set>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -64,7 +65,9 @@ void VisitFields(MapBuildOptions& o, V&& v) {
   v("features.octave_layers", o.features.octave_layers);
   v("matching.neighbour_panos", o.matching.neighbour_panos);
   v("matching.max_ratio", o.matching.max_ratio);
+  v("matching.max_pano_distance_m", o.matching.max_pano_distance_m);
   v("matching.max_view_angle_deg", o.matching.max_view_angle_deg);
+  v("matching.min_covisible_keypoints", o.matching.min_covisible_keypoints);
   v("matching.guide_radius_px", o.matching.guide_radius_px);
   v("alignment.reprojection_loss_px", o.alignment.reprojection_loss_px);
   v("alignment.plane_sigma_m", o.alignment.plane_sigma_m);
@@ -141,6 +144,33 @@ absl::StatusOr<ViewFeatures> ReadViewFeatures(const fs::path& path) {
   p += vf.features.descriptors.size();
   std::memcpy(vf.depth_m.data(), p, n * sizeof(float));
   return vf;
+}
+
+// Tracks: global keypoint ids, each track as a uint32 count then its ids.
+absl::Status WriteTracks(const fs::path& path, const std::vector<std::vector<uint32_t>>& tracks) {
+  std::string out;
+  for (const std::vector<uint32_t>& ids : tracks) {
+    const uint32_t n = static_cast<uint32_t>(ids.size());
+    out.append(reinterpret_cast<const char*>(&n), 4);
+    out.append(reinterpret_cast<const char*>(ids.data()), 4ull * n);
+  }
+  return WriteFileAtomic(path, out);
+}
+
+absl::StatusOr<std::vector<std::vector<uint32_t>>> ReadTracks(const fs::path& path) {
+  ARMAP_ASSIGN_OR_RETURN(std::string data, ReadFileToString(path));
+  std::vector<std::vector<uint32_t>> tracks;
+  for (size_t pos = 0; pos < data.size();) {
+    uint32_t n;
+    if (pos + 4 > data.size()) return absl::DataLossError(absl::StrCat(path.string(), ": truncated"));
+    std::memcpy(&n, data.data() + pos, 4);
+    pos += 4;
+    if (pos + 4ull * n > data.size()) return absl::DataLossError(absl::StrCat(path.string(), ": truncated"));
+    std::vector<uint32_t>& ids = tracks.emplace_back(n);
+    std::memcpy(ids.data(), data.data() + pos, 4ull * n);
+    pos += 4ull * n;
+  }
+  return tracks;
 }
 
 // Depth maps are stored as 16-bit PNG in 2 mm units (up to 131 m).
@@ -277,6 +307,7 @@ class Builder {
   absl::StatusOr<OrderedJson> RunViews();
   absl::StatusOr<OrderedJson> RunDepth();
   absl::StatusOr<OrderedJson> RunFeatures();
+  absl::StatusOr<OrderedJson> RunMatching();
   absl::StatusOr<OrderedJson> RunAlignment();
   absl::StatusOr<OrderedJson> RunLandmarks();
   absl::StatusOr<OrderedJson> RunRetrieval();
@@ -468,8 +499,7 @@ absl::StatusOr<OrderedJson> Builder::RunFeatures() {
                      {"mean_per_view", n ? static_cast<double>(total) / n : 0.0}};
 }
 
-absl::StatusOr<OrderedJson> Builder::RunAlignment() {
-  ARMAP_RETURN_IF_ERROR(EnsureLidar());
+absl::StatusOr<OrderedJson> Builder::RunMatching() {
   ARMAP_ASSIGN_OR_RETURN(std::vector<ViewFeatures> all, LoadAllFeatures());
   const size_t nv = rig_->views().size(), np = capture_.panos.size();
   const std::vector<Rigid3d> measured = MeasuredPoses();
@@ -479,18 +509,60 @@ absl::StatusOr<OrderedJson> Builder::RunAlignment() {
   auto point_of = [&](size_t view_global, size_t k, const std::vector<Rigid3d>& poses) {
     return KeypointInWorld(all[view_global], view_global, k, poses);
   };
-  // Candidate view pairs between neighbouring panoramas.
+  // Candidate view pairs. Panoramas: each with its nearest neighbours by
+  // measured position (so a loop or a revisit is matched like consecutive
+  // panoramas). Views: those that look at the same lidar surfaces, whatever
+  // the angle between their axes -- a view and the opposite-facing view of
+  // the next panorama see the ground and facades between them from mirrored
+  // viewpoints, the best-conditioned matches there are.
   struct Pair { size_t a, b; };
   std::vector<Pair> pairs;
-  const double max_cos = std::cos(options_.matching.max_view_angle_deg * M_PI / 180);
-  for (size_t i = 0; i < np; ++i) {
-    for (size_t j = i + 1; j < np && j <= i + static_cast<size_t>(options_.matching.neighbour_panos); ++j) {
-      for (size_t a = 0; a < nv; ++a) {
-        const Eigen::Vector3d za = CamFromWorld(measured, i, a).rotation.conjugate() * Eigen::Vector3d::UnitZ();
-        for (size_t b = 0; b < nv; ++b) {
-          const Eigen::Vector3d zb = CamFromWorld(measured, j, b).rotation.conjugate() * Eigen::Vector3d::UnitZ();
-          if (za.dot(zb) >= max_cos) pairs.push_back({i * nv + a, j * nv + b});
-        }
+  const MatchingOptions& mopt = options_.matching;
+  std::vector<std::pair<size_t, size_t>> pano_pairs;
+  {
+    std::set<std::pair<size_t, size_t>> seen;
+    for (size_t i = 0; i < np; ++i) {
+      std::vector<std::pair<double, size_t>> by_distance;
+      for (size_t j = 0; j < np; ++j) {
+        const double d = (measured[i].translation - measured[j].translation).norm();
+        if (j != i && d <= mopt.max_pano_distance_m) by_distance.push_back({d, j});
+      }
+      std::sort(by_distance.begin(), by_distance.end());
+      if (by_distance.size() > static_cast<size_t>(mopt.neighbour_panos)) by_distance.resize(mopt.neighbour_panos);
+      for (const auto& [d, j] : by_distance) {
+        if (seen.insert({std::min(i, j), std::max(i, j)}).second) pano_pairs.push_back({std::min(i, j), std::max(i, j)});
+      }
+    }
+    std::sort(pano_pairs.begin(), pano_pairs.end());
+  }
+  const double max_cos = std::cos(mopt.max_view_angle_deg * M_PI / 180);
+  // Co-visibility: keypoints of one view (with lidar depth) that project into
+  // the other, in front of it and within the depth range, counted both ways.
+  auto covisible = [&](size_t va_global, size_t vb_global) {
+    const size_t pb = vb_global / nv, vb = vb_global % nv;
+    const ViewFeatures& vf = all[va_global];
+    const Camera& cam = rig_->views()[vb].camera;
+    const Rigid3d cam_from_world = CamFromWorld(measured, pb, vb);
+    const size_t step = std::max<size_t>(1, vf.features.size() / 400);
+    int count = 0;
+    for (size_t k = 0; k < vf.features.size(); k += step) {
+      const auto x = point_of(va_global, k, measured);
+      if (!x) continue;
+      const Eigen::Vector3d in_cam = cam_from_world * *x;
+      Eigen::Vector2d pix;
+      if (in_cam.z() < options_.landmarks.min_depth_m || in_cam.z() > options_.landmarks.max_depth_m) continue;
+      if (cam.Project(in_cam, &pix) && cam.InImage(pix)) count += static_cast<int>(step);
+    }
+    return count;
+  };
+  for (const auto& [i, j] : pano_pairs) {
+    for (size_t a = 0; a < nv; ++a) {
+      const Eigen::Vector3d za = CamFromWorld(measured, i, a).rotation.conjugate() * Eigen::Vector3d::UnitZ();
+      for (size_t b = 0; b < nv; ++b) {
+        const Eigen::Vector3d zb = CamFromWorld(measured, j, b).rotation.conjugate() * Eigen::Vector3d::UnitZ();
+        if (mopt.max_view_angle_deg < 180 && za.dot(zb) < max_cos) continue;
+        const size_t ga = i * nv + a, gb = j * nv + b;
+        if (covisible(ga, gb) + covisible(gb, ga) >= mopt.min_covisible_keypoints) pairs.push_back({ga, gb});
       }
     }
   }
@@ -542,12 +614,6 @@ absl::StatusOr<OrderedJson> Builder::RunAlignment() {
     }
   }
   auto view_of = [&](uint32_t id) { return keypoint_ids.ViewOf(id); };
-  AlignmentInput input;
-  input.world_from_rig = measured;
-  for (const VirtualView& v : rig_->views()) {
-    input.view_cameras.push_back(v.camera);
-    input.view_cam_from_rig.push_back(v.cam_from_rig);
-  }
   std::vector<std::vector<uint32_t>> track_ids;
   for (auto& [root, ids] : components) {
     if (ids.size() < 2) continue;
@@ -555,24 +621,58 @@ absl::StatusOr<OrderedJson> Builder::RunAlignment() {
     for (uint32_t id : ids) views.push_back(view_of(id));
     std::sort(views.begin(), views.end());
     if (std::adjacent_find(views.begin(), views.end()) != views.end()) continue;  // ambiguous
-    AlignmentTrack track;
-    Eigen::Vector3d sum = Eigen::Vector3d::Zero();
     std::vector<Eigen::Vector3d> xs;
     for (uint32_t id : ids) {
-      const size_t vg = view_of(id), k = id - offset[vg];
-      const auto& kp = all[vg].features.keypoints[k];
-      track.observations.push_back({static_cast<uint32_t>(vg / nv), static_cast<uint32_t>(vg % nv), Eigen::Vector2d(kp.x, kp.y)});
-      if (auto x = point_of(vg, k, measured)) xs.push_back(*x);
+      const size_t vg = view_of(id);
+      if (auto x = point_of(vg, id - offset[vg], measured)) xs.push_back(*x);
     }
     if (xs.empty()) continue;
-    for (const auto& x : xs) sum += x;
-    track.initial_point = sum / static_cast<double>(xs.size());
+    Eigen::Vector3d mean = Eigen::Vector3d::Zero();
+    for (const auto& x : xs) mean += x;
+    mean /= static_cast<double>(xs.size());
     double spread = 0;
-    for (const auto& x : xs) spread = std::max(spread, (x - track.initial_point).norm());
-    const double range = (track.initial_point - measured[track.observations[0].pano].translation).norm();
+    for (const auto& x : xs) spread = std::max(spread, (x - mean).norm());
+    const double range = (mean - measured[view_of(ids[0]) / nv].translation).norm();
     if (spread > options_.landmarks.max_track_spread_m + 0.02 * range) continue;
-    input.tracks.push_back(std::move(track));
     track_ids.push_back(ids);
+  }
+  ARMAP_RETURN_IF_ERROR(WriteTracks(ws_.StageDir("matching") / "tracks.bin", track_ids));
+  return OrderedJson{{"pano_pairs", pano_pairs.size()}, {"view_pairs", pairs.size()}, {"verified_matches", num_matches},
+                     {"tracks", track_ids.size()}};
+}
+
+absl::StatusOr<OrderedJson> Builder::RunAlignment() {
+  ARMAP_RETURN_IF_ERROR(EnsureLidar());
+  ARMAP_ASSIGN_OR_RETURN(std::vector<ViewFeatures> all, LoadAllFeatures());
+  ARMAP_ASSIGN_OR_RETURN(std::vector<std::vector<uint32_t>> track_ids, ReadTracks(ws_.StageDir("matching") / "tracks.bin"));
+  const size_t nv = rig_->views().size(), np = capture_.panos.size();
+  const std::vector<Rigid3d> measured = MeasuredPoses();
+  const KeypointIds keypoint_ids(all);
+  const std::vector<uint32_t>& offset = keypoint_ids.offset;
+  AlignmentInput input;
+  input.world_from_rig = measured;
+
+  for (const VirtualView& v : rig_->views()) {
+    input.view_cameras.push_back(v.camera);
+    input.view_cam_from_rig.push_back(v.cam_from_rig);
+  }
+  for (const std::vector<uint32_t>& ids : track_ids) {
+    AlignmentTrack track;
+    Eigen::Vector3d sum = Eigen::Vector3d::Zero();
+    int num_points = 0;
+    for (uint32_t id : ids) {
+      if (id >= keypoint_ids.Total()) return absl::DataLossError("matching/tracks.bin does not match the features");
+      const size_t vg = keypoint_ids.ViewOf(id), k = id - offset[vg];
+      const auto& kp = all[vg].features.keypoints[k];
+      track.observations.push_back({static_cast<uint32_t>(vg / nv), static_cast<uint32_t>(vg % nv), Eigen::Vector2d(kp.x, kp.y)});
+      if (auto x = KeypointInWorld(all[vg], vg, k, measured)) {
+        sum += *x;
+        ++num_points;
+      }
+    }
+    if (num_points == 0) return absl::DataLossError("matching/tracks.bin: a track without lidar depth");
+    track.initial_point = sum / num_points;
+    input.tracks.push_back(std::move(track));
   }
   const LidarMap& lidar = *lidar_;
   input.lidar_plane = [&lidar](const Eigen::Vector3d& x, SurfacePlane* plane) {
@@ -593,18 +693,13 @@ absl::StatusOr<OrderedJson> Builder::RunAlignment() {
   std::vector<io::PoseStamped> rows;
   for (size_t p = 0; p < np; ++p) rows.push_back({capture_.panos[p].name, capture_.panos[p].timestamp_s, refined[p]});
   ARMAP_RETURN_IF_ERROR(io::WriteTrajectoryCsv(ws_.StageDir("alignment") / "poses.csv", rows));
-  std::string tracks_bin;
-  long kept = 0;
+  std::vector<std::vector<uint32_t>> kept_ids;
   for (size_t t = 0; t < track_ids.size(); ++t) {
-    if (!points[t].allFinite()) continue;
-    const uint32_t n = static_cast<uint32_t>(track_ids[t].size());
-    tracks_bin.append(reinterpret_cast<const char*>(&n), 4);
-    tracks_bin.append(reinterpret_cast<const char*>(track_ids[t].data()), 4 * n);
-    ++kept;
+    if (points[t].allFinite()) kept_ids.push_back(track_ids[t]);
   }
-  ARMAP_RETURN_IF_ERROR(WriteFileAtomic(ws_.StageDir("alignment") / "tracks.bin", tracks_bin));
-  OrderedJson out{{"view_pairs", pairs.size()}, {"verified_matches", num_matches}, {"tracks", input.tracks.size()},
-                  {"tracks_kept", kept}, {"observations", summary.num_observations}, {"anchored", summary.num_anchored},
+  ARMAP_RETURN_IF_ERROR(WriteTracks(ws_.StageDir("alignment") / "tracks.bin", kept_ids));
+  OrderedJson out{{"tracks", input.tracks.size()}, {"tracks_kept", kept_ids.size()}, {"observations", summary.num_observations}, {"anchored", summary.num_anchored},
+                  {"anchored_level", summary.num_anchored_level},
                   {"rms_px_before", summary.initial_rms_px}, {"rms_px_after", summary.final_rms_px},
                   {"solver_seconds", summary.seconds}};
   if (capture_.panos_gt) {
@@ -661,16 +756,12 @@ absl::StatusOr<OrderedJson> Builder::RunLandmarks() {
   map::Landmarks landmarks;
   std::vector<bool> used(keypoint_ids.Total(), false);
   // Multi-view tracks from the alignment stage.
-  ARMAP_ASSIGN_OR_RETURN(std::string tracks_bin, ReadFileToString(ws_.StageDir("alignment") / "tracks.bin"));
+  ARMAP_ASSIGN_OR_RETURN(std::vector<std::vector<uint32_t>> tracks, ReadTracks(ws_.StageDir("alignment") / "tracks.bin"));
   long multi = 0;
-  for (size_t pos = 0; pos + 4 <= tracks_bin.size();) {
-    uint32_t n;
-    std::memcpy(&n, tracks_bin.data() + pos, 4);
-    pos += 4;
-    if (pos + 4ull * n > tracks_bin.size()) return absl::DataLossError("alignment/tracks.bin is truncated");
-    std::vector<uint32_t> ids(n);
-    std::memcpy(ids.data(), tracks_bin.data() + pos, 4ull * n);
-    pos += 4ull * n;
+  for (const std::vector<uint32_t>& ids : tracks) {
+    for (uint32_t id : ids) {
+      if (id >= keypoint_ids.Total()) return absl::DataLossError("alignment/tracks.bin does not match the features");
+    }
     std::vector<Eigen::Vector3d> xs;
     for (uint32_t id : ids) {
       if (auto x = point_of(id)) xs.push_back(*x);
@@ -773,7 +864,8 @@ absl::StatusOr<OrderedJson> Builder::Run() {
   ARMAP_RETURN_IF_ERROR(Stage("views", config["views"], [&] { return RunViews(); }));
   ARMAP_RETURN_IF_ERROR(Stage("depth", {config["lidar"], config["depth"]}, [&] { return RunDepth(); }));
   ARMAP_RETURN_IF_ERROR(Stage("features", config["features"], [&] { return RunFeatures(); }));
-  ARMAP_RETURN_IF_ERROR(Stage("alignment", {config["matching"], config["alignment"], config["landmarks"]}, [&] { return RunAlignment(); }));
+  ARMAP_RETURN_IF_ERROR(Stage("matching", {config["matching"], config["landmarks"]}, [&] { return RunMatching(); }));
+  ARMAP_RETURN_IF_ERROR(Stage("alignment", config["alignment"], [&] { return RunAlignment(); }));
   ARMAP_RETURN_IF_ERROR(Stage("landmarks", config["landmarks"], [&] { return RunLandmarks(); }));
   ARMAP_RETURN_IF_ERROR(Stage("retrieval", config["retrieval"], [&] { return RunRetrieval(); }));
   if (lidar_) {
@@ -842,7 +934,11 @@ absl::StatusOr<OrderedJson> Builder::Run() {
   report["quality"] = quality_.ToJson();
   report["stage_summaries"] = summaries_;
   double build_seconds = 0;
-  for (const auto& [name, s] : stages_.items()) build_seconds += s["seconds"].get<double>();
+  // "lidar" is part of the stage that first needed the lidar map (depth on
+  // a fresh build); counting it again would inflate the total.
+  for (const auto& [name, s] : stages_.items()) {
+    if (name != "lidar") build_seconds += s["seconds"].get<double>();
+  }
   report["seconds_total"] = build_seconds;
   report["seconds_per_pano"] = build_seconds / std::max<size_t>(1, capture_.panos.size());
   ARMAP_RETURN_IF_ERROR(WriteJsonFile(staging / "report.json", report));
@@ -857,6 +953,8 @@ absl::Status MatchingOptions::Validate() const {
   if (neighbour_panos < 1) return absl::InvalidArgumentError(absl::StrCat("MatchingOptions::neighbour_panos = ", neighbour_panos, "; must be >= 1"));
   if (!(max_ratio > 0 && max_ratio <= 1)) return absl::InvalidArgumentError(absl::StrCat("MatchingOptions::max_ratio = ", max_ratio, "; must be in (0, 1]"));
   if (!(max_view_angle_deg > 0 && max_view_angle_deg <= 180)) return absl::InvalidArgumentError("MatchingOptions::max_view_angle_deg must be in (0, 180]");
+  if (!(max_pano_distance_m > 0)) return absl::InvalidArgumentError("MatchingOptions::max_pano_distance_m must be > 0");
+  if (min_covisible_keypoints < 1) return absl::InvalidArgumentError("MatchingOptions::min_covisible_keypoints must be >= 1");
   if (!(guide_radius_px > 0)) return absl::InvalidArgumentError("MatchingOptions::guide_radius_px must be > 0");
   return absl::OkStatus();
 }

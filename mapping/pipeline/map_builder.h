@@ -21,9 +21,20 @@
 namespace armap::mapping {
 
 struct MatchingOptions {
-  int neighbour_panos = 2;            // match each panorama with the next N
+  // Each panorama is matched with its N nearest panoramas by measured
+  // position (not capture order: loops and revisits are matched too), up to
+  // max_pano_distance_m away.
+  int neighbour_panos = 4;
+  double max_pano_distance_m = 30.0;
   float max_ratio = 0.8f;             // Lowe's ratio test
-  double max_view_angle_deg = 75.0;   // only views whose axes are this close are matched
+  // Views of two panoramas are matched when they look at the same lidar
+  // surfaces: at least this many keypoints with lidar depth of one project
+  // into the other (measured poses, landmark depth range; both ways summed).
+  int min_covisible_keypoints = 50;
+  // And when their optical axes are at most this far apart (180 = any: a
+  // view and the opposite-facing view of the next panorama share the
+  // ground and facades between them, seen from mirrored viewpoints).
+  double max_view_angle_deg = 180.0;
   // Matches must agree with the lidar-predicted position (measured poses
   // err by ~0.5 deg, i.e. ~3 px in a 640 px / 90 deg view; allow margin).
   double guide_radius_px = 12.0;
