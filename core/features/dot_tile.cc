@@ -2,6 +2,9 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
+#include <vector>
+
 namespace armap::features::internal {
 namespace {
 
@@ -17,66 +20,58 @@ void DotTileGeneric(const float* q, int nq, const float* t, int nt, int dim, flo
   }
 }
 
-// Only this function and its helpers are compiled for AVX2 (target
-// attribute), so the rest of the binary runs on any x86-64.
-__attribute__((target("avx2,fma"))) inline float HorizontalSum(__m256 v) {
-  const __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-  __m128 s = _mm_add_ps(lo, hi);
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 0x55));
-  return _mm_cvtss_f32(s);
-}
-
-__attribute__((target("avx2,fma"))) float DotAvx2(const float* a, const float* b, int dim) {
-  __m256 acc = _mm256_setzero_ps();
-  int k = 0;
-  for (; k + 8 <= dim; k += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), _mm256_loadu_ps(b + k), acc);
-  float s = HorizontalSum(acc);
-  for (; k < dim; ++k) s += a[k] * b[k];
-  return s;
-}
-
-// 4 x 4 register blocks: 16 accumulators, 8 loads per 16 FMAs.
+// Only the AVX2 kernel is compiled for AVX2 (target attribute), so the
+// rest of the binary runs on any x86-64.
+// Broadcast kernel: the train block is repacked once per call into panels
+// of 16 columns (dim x 16 floats each, k-major), so that 16 outputs of a row
+// accumulate in two registers with no horizontal sums. Panels outside (one
+// panel, 8 KB for dim 128, stays in L1), 4 query rows inside: 8
+// accumulators, 2 loads + 4 broadcasts per 8 FMAs, all in registers.
 __attribute__((target("avx2,fma"))) void DotTileAvx2(const float* q, int nq, const float* t, int nt, int dim,
                                                      float* out) {
-  const int dim8 = dim & ~7;
-  int i = 0;
-  for (; i + 4 <= nq; i += 4) {
-    const float* qa[4] = {q + static_cast<long>(i) * dim, q + static_cast<long>(i + 1) * dim,
-                          q + static_cast<long>(i + 2) * dim, q + static_cast<long>(i + 3) * dim};
-    int j = 0;
-    for (; j + 4 <= nt; j += 4) {
-      const float* tb[4] = {t + static_cast<long>(j) * dim, t + static_cast<long>(j + 1) * dim,
-                            t + static_cast<long>(j + 2) * dim, t + static_cast<long>(j + 3) * dim};
-      __m256 acc[4][4];
-      for (auto& row : acc)
-        for (auto& a : row) a = _mm256_setzero_ps();
-      for (int k = 0; k < dim8; k += 8) {
-        const __m256 t0 = _mm256_loadu_ps(tb[0] + k), t1 = _mm256_loadu_ps(tb[1] + k);
-        const __m256 t2 = _mm256_loadu_ps(tb[2] + k), t3 = _mm256_loadu_ps(tb[3] + k);
+  const int num_panels = (nt + 15) / 16;
+  thread_local std::vector<float> panels;
+  panels.assign(static_cast<size_t>(num_panels) * dim * 16, 0.0f);
+  for (int j = 0; j < nt; ++j) {
+    const float* row = t + static_cast<long>(j) * dim;
+    float* dst = panels.data() + static_cast<size_t>(j / 16) * dim * 16 + (j % 16);
+    for (int k = 0; k < dim; ++k) dst[k * 16] = row[k];
+  }
+  float spill[4][16];
+  for (int p = 0; p < num_panels; ++p) {
+    const int j = p * 16;
+    const int cols = std::min(16, nt - j);
+    const float* panel = panels.data() + static_cast<size_t>(p) * dim * 16;
+    for (int i = 0; i < nq; i += 4) {
+      const int rows = std::min(4, nq - i);
+      const float* qa[4];
+      for (int a = 0; a < 4; ++a) qa[a] = q + static_cast<long>(i + std::min(a, rows - 1)) * dim;
+      __m256 acc[4][2];
+      for (auto& r : acc) r[0] = r[1] = _mm256_setzero_ps();
+      const float* col = panel;
+      for (int k = 0; k < dim; ++k, col += 16) {
+        const __m256 t0 = _mm256_loadu_ps(col), t1 = _mm256_loadu_ps(col + 8);
         for (int a = 0; a < 4; ++a) {
-          const __m256 qv = _mm256_loadu_ps(qa[a] + k);
-          acc[a][0] = _mm256_fmadd_ps(qv, t0, acc[a][0]);
-          acc[a][1] = _mm256_fmadd_ps(qv, t1, acc[a][1]);
-          acc[a][2] = _mm256_fmadd_ps(qv, t2, acc[a][2]);
-          acc[a][3] = _mm256_fmadd_ps(qv, t3, acc[a][3]);
+          const __m256 b = _mm256_broadcast_ss(qa[a] + k);
+          acc[a][0] = _mm256_fmadd_ps(b, t0, acc[a][0]);
+          acc[a][1] = _mm256_fmadd_ps(b, t1, acc[a][1]);
         }
+      }
+      if (rows == 4 && cols == 16) {
+        for (int a = 0; a < 4; ++a) {
+          float* o = out + static_cast<long>(i + a) * nt + j;
+          _mm256_storeu_ps(o, acc[a][0]);
+          _mm256_storeu_ps(o + 8, acc[a][1]);
+        }
+        continue;
       }
       for (int a = 0; a < 4; ++a) {
-        for (int b = 0; b < 4; ++b) {
-          float s = HorizontalSum(acc[a][b]);
-          for (int k = dim8; k < dim; ++k) s += qa[a][k] * tb[b][k];
-          out[static_cast<long>(i + a) * nt + j + b] = s;
-        }
+        _mm256_storeu_ps(spill[a], acc[a][0]);
+        _mm256_storeu_ps(spill[a] + 8, acc[a][1]);
       }
-    }
-    for (; j < nt; ++j) {
-      for (int a = 0; a < 4; ++a) out[static_cast<long>(i + a) * nt + j] = DotAvx2(qa[a], t + static_cast<long>(j) * dim, dim);
-    }
-  }
-  for (; i < nq; ++i) {
-    for (int j = 0; j < nt; ++j) {
-      out[static_cast<long>(i) * nt + j] = DotAvx2(q + static_cast<long>(i) * dim, t + static_cast<long>(j) * dim, dim);
+      for (int a = 0; a < rows; ++a) {
+        for (int b = 0; b < cols; ++b) out[static_cast<long>(i + a) * nt + j + b] = spill[a][b];
+      }
     }
   }
 }

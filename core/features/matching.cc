@@ -44,6 +44,13 @@ struct Best2 {
   }
 };
 
+// A distance bound as Scalar: +inf for "no neighbour yet".
+template <typename Scalar>
+inline Scalar ToScalarBound(int64_t dist2) {
+  return dist2 == std::numeric_limits<int64_t>::max() ? std::numeric_limits<Scalar>::infinity()
+                                                      : static_cast<Scalar>(dist2);
+}
+
 template <typename Scalar>
 using RowMatrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
@@ -80,18 +87,28 @@ void NearestNeighbors(const FeatureSet& query, const FeatureSet& train, std::vec
   query_best->assign(nq, Best2());
   train_best->assign(nt, Neighbor());
 
+  // |q|^2 + |t|^2 - 2 q.t is exact in Scalar when every term and partial
+  // sum stays below its integer range (2^24 for float): then the distance
+  // compare can run in Scalar (see below).
+  const int64_t max_qn = qn.empty() ? 0 : *std::max_element(qn.begin(), qn.end());
+  const int64_t max_tn = tn.empty() ? 0 : *std::max_element(tn.begin(), tn.end());
+  const bool scalar_distances_exact =
+      max_qn + max_tn < (int64_t{1} << std::numeric_limits<Scalar>::digits);
+  std::vector<Scalar> tns(tn.begin(), tn.end());
   std::vector<std::vector<Best2>> per_thread(std::max(1, omp_get_max_threads()));
 #pragma omp parallel
   {
     std::vector<Best2>& local = per_thread[omp_get_thread_num()];
     local.assign(nq, Best2());
     RowMatrix<Scalar> tile;
+    std::vector<Scalar> tbest_bound;  // tbest's distances as Scalar (fast path)
     // Each thread owns whole train blocks, hence their train_best entries.
 #pragma omp for schedule(dynamic, 1)
     for (int tb = 0; tb < num_train_blocks; ++tb) {
       const int t0 = tb * kTrainBlock;
       const int tcount = std::min(kTrainBlock, nt - t0);
       Neighbor* tbest = train_best->data() + t0;
+      tbest_bound.assign(tcount, std::numeric_limits<Scalar>::infinity());
       for (int q0 = 0; q0 < nq; q0 += kQueryBlock) {
         const int qcount = std::min(kQueryBlock, nq - q0);
         if constexpr (std::is_same_v<Scalar, float>) {
@@ -106,6 +123,31 @@ void NearestNeighbors(const FeatureSet& query, const FeatureSet& train, std::vec
           const int64_t qn2 = qn[qi];
           const Scalar* row = tile.data() + static_cast<size_t>(i) * tcount;
           Best2& qb = local[qi];
+          if (scalar_distances_exact) {
+            // Distances in Scalar are exact integers here: a cheap compare
+            // filters almost every candidate before the exact int64 check.
+            const Scalar qn2s = static_cast<Scalar>(qn2);
+            Scalar second = ToScalarBound<Scalar>(qb.second.dist2);
+            for (int j = 0; j < tcount; ++j) {
+              const Scalar d = qn2s + tns[t0 + j] - Scalar(2) * row[j];
+              if (d <= second) {
+                const int64_t d2 = static_cast<int64_t>(d);
+                const uint32_t tj = static_cast<uint32_t>(t0 + j);
+                if (Better(d2, tj, qb.second)) {
+                  qb.Offer(d2, tj);
+                  second = ToScalarBound<Scalar>(qb.second.dist2);
+                }
+              }
+              if (d <= tbest_bound[j]) {
+                const int64_t d2 = static_cast<int64_t>(d);
+                if (Better(d2, qi, tbest[j])) {
+                  tbest[j] = {d2, qi};
+                  tbest_bound[j] = d;
+                }
+              }
+            }
+            continue;
+          }
           for (int j = 0; j < tcount; ++j) {
             const int64_t d2 = qn2 + tn[t0 + j] - 2 * static_cast<int64_t>(row[j]);
             const uint32_t tj = static_cast<uint32_t>(t0 + j);
