@@ -61,8 +61,8 @@ TEST(MapBuilderTest, BuildsAPackageAndImprovesTheTrajectory) {
   EXPECT_LT(a["median_pos_err_m_after"].get<double>(), a["median_pos_err_m_before"].get<double>());
   EXPECT_LT(a["median_rot_err_deg_after"].get<double>(), a["median_rot_err_deg_before"].get<double>());
   // Against the ground truth: this small capture goes 12.6 cm / 0.49 deg ->
-  // 3.0 cm / 0.12 deg (320 px views, 800 features; the default city reaches
-  // 0.5 cm / 0.053 deg).
+  // about 3 cm / 0.12 deg (320 px views, 800 features; the default city
+  // reaches 0.5 cm / 0.052 deg).
   EXPECT_LT(a["median_pos_err_m_after"].get<double>(), 0.4 * a["median_pos_err_m_before"].get<double>());
   EXPECT_LT(a["median_rot_err_deg_after"].get<double>(), 0.4 * a["median_rot_err_deg_before"].get<double>());
   // Panoramas are matched with their nearest neighbours, not only the next
