@@ -73,12 +73,7 @@ TEST(CAbiLauncherTest, CProgramAgainstServer) {
   const auto& map = armap::testing::GetSmallMap();
   auto queries = testing::LoadFixtureQueries(map);
   ASSERT_THAT(queries, IsOk());
-  server::ServerOptions options;
-  options.map_dirs = {map.map_dir};
-  options.host = "127.0.0.1";
-  options.port = 0;
-  options.num_workers = 2;
-  auto server = server::Server::Start(options);
+  auto server = testing::StartFixtureServer(map);
   ASSERT_THAT(server, IsOk());
 
   // The C program gets a query the server localizes (through the C++

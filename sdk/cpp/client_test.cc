@@ -48,12 +48,7 @@ class ClientTest : public ::testing::Test {
     auto queries = testing::LoadFixtureQueries(map);
     ASSERT_THAT(queries, IsOk());
     queries_ = new std::vector<FixtureQuery>(std::move(*queries));
-    server::ServerOptions options;
-    options.map_dirs = {map.map_dir};
-    options.host = "127.0.0.1";
-    options.port = 0;
-    options.num_workers = 2;
-    auto server = server::Server::Start(options);
+    auto server = testing::StartFixtureServer(map);
     ASSERT_THAT(server, IsOk());
     server_ = server->release();
   }

@@ -10,6 +10,7 @@
 #include <array>
 #include <cmath>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/json.h"
+#include "server/server.h"
 #include "tests/fixtures/small_map.h"
 
 namespace armap::sdk::testing {
@@ -113,6 +115,17 @@ inline int ClosedLoopbackPort() {
   }
   ::close(fd);
   return port;
+}
+
+// Starts a server for the small fixture map on 127.0.0.1 with a free port
+// and two workers (the SDK tests' server).
+inline absl::StatusOr<std::unique_ptr<server::Server>> StartFixtureServer(const armap::testing::SmallMap& map) {
+  server::ServerOptions options;
+  options.map_dirs = {map.map_dir};
+  options.host = "127.0.0.1";
+  options.port = 0;
+  options.num_workers = 2;
+  return server::Server::Start(options);
 }
 
 }  // namespace armap::sdk::testing
