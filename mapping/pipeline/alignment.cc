@@ -209,7 +209,15 @@ absl::StatusOr<std::vector<Rigid3d>> AlignPanoramas(const AlignmentInput& in, co
     solver.num_threads = options.num_threads;
     solver.logging_type = ceres::SILENT;
     ceres::Solver::Summary ceres_summary;
-    ceres::Solve(solver, &problem, &ceres_summary);
+    {
+      // Rejected steps that Ceres retries with more damping are glog
+      // warnings ("Linear solver failure"); expected here, so only glog
+      // errors are printed during the solve (the summary keeps the count).
+      const int saved_min_log_level = FLAGS_minloglevel;
+      FLAGS_minloglevel = google::GLOG_ERROR;
+      ceres::Solve(solver, &problem, &ceres_summary);
+      FLAGS_minloglevel = saved_min_log_level;
+    }
     if (!ceres_summary.IsSolutionUsable()) {
       return absl::InternalError(absl::StrCat("alignment: solver failed: ", ceres_summary.message));
     }
