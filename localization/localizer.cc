@@ -146,6 +146,11 @@ struct Localizer::Impl {
   std::unique_ptr<features::FeatureExtractor> extractor;
 
   absl::StatusOr<LocalizeResult> Localize(const Query& query) const;
+  // The query's features in the pixels of *camera: extracted from the
+  // decoded, downscaled image (camera scaled to match), or the phone's own,
+  // checked. Appends the decode/extract timings.
+  absl::Status PrepareFeatures(const Query& query, features::FeatureSet* feats, Camera* camera,
+                               std::vector<std::pair<std::string, double>>* stage_ms) const;
   // Views to search: near the prior, or all. Empty when the prior is far
   // from every view.
   std::vector<uint32_t> CandidateViews(const QueryPrior& prior, double radius_scale) const;
@@ -176,9 +181,8 @@ struct Localizer::Impl {
     int num_retrieved = 0;
     int num_matches = 0;  // most matches of any group
     PoseCandidate best;
-    // The strongest candidate that disagrees with `best` (> 1 m or > 5 deg
-    // apart): evidence of an ambiguous place (repeated facades, signs).
-    int rival_inliers = 0;
+    // The best score of a candidate that disagrees with `best` (> 1 m or
+    // > 5 deg apart): evidence of an ambiguous place (repeated facades).
     double rival_score = 0;
     // The most inliers of any disagreeing candidate, before the prior's say:
     // the prior may pick between similar candidates, never overrule much
@@ -440,14 +444,74 @@ Localizer::Impl::Search Localizer::Impl::SearchViews(const features::FeatureSet&
     const double apart_m = (CameraCenter(p.cam_from_world) - CameraCenter(search.best.cam_from_world)).norm();
     const double apart_deg = RotationErrorDeg(p.cam_from_world.rotation, search.best.cam_from_world.rotation);
     if (apart_m > 1.0 || apart_deg > 5.0) {
-      if (p.score > search.rival_score) {
-        search.rival_score = p.score;
-        search.rival_inliers = p.num_inliers;
-      }
+      search.rival_score = std::max(search.rival_score, p.score);
       search.strongest_rival_inliers = std::max(search.strongest_rival_inliers, p.num_inliers);
     }
   }
   return search;
+}
+
+absl::Status Localizer::Impl::PrepareFeatures(const Query& query, features::FeatureSet* feats, Camera* camera,
+                                              std::vector<std::pair<std::string, double>>* stage_ms) const {
+  if (!query.image_bytes.empty()) {
+    auto t0 = Clock::now();
+    ARMAP_ASSIGN_OR_RETURN(const ImageHeader header, ReadImageHeader(query.image_bytes));
+    if (static_cast<int64_t>(header.width) * header.height > Localizer::kMaxImagePixels ||
+        header.width > Localizer::kMaxImageSidePx || header.height > Localizer::kMaxImageSidePx) {
+      return absl::InvalidArgumentError(absl::StrCat("image: ", header.width, " x ", header.height,
+                                                     " exceeds the limit of ", Localizer::kMaxImagePixels, " pixels"));
+    }
+    if (header.width != camera->width || header.height != camera->height) {
+      return absl::InvalidArgumentError(absl::StrCat("image is ", header.width, " x ", header.height,
+                                                     " but the camera says ", camera->width, " x ", camera->height));
+    }
+    const cv::Mat raw(1, static_cast<int>(query.image_bytes.size()), CV_8U,
+                      const_cast<char*>(query.image_bytes.data()));
+    cv::Mat gray;
+    try {
+      gray = cv::imdecode(raw, cv::IMREAD_GRAYSCALE);
+    } catch (const cv::Exception& e) {
+      return absl::InvalidArgumentError(absl::StrCat("image: cannot decode: ", e.what()));
+    }
+    if (gray.empty() || gray.cols != header.width || gray.rows != header.height) {
+      return absl::InvalidArgumentError("image: cannot decode (corrupt or truncated data)");
+    }
+    const int max_side = std::max(gray.cols, gray.rows);
+    if (options.max_image_size_px > 0 && max_side > options.max_image_size_px) {
+      const double s = static_cast<double>(options.max_image_size_px) / max_side;
+      cv::Mat small;
+      const int w = std::max(1, static_cast<int>(std::lround(gray.cols * s)));
+      const int h = std::max(1, static_cast<int>(std::lround(gray.rows * s)));
+      cv::resize(gray, small, cv::Size(w, h), 0, 0, cv::INTER_AREA);
+      *camera = ScaleCamera(*camera, static_cast<double>(w) / gray.cols, w, h);
+      gray = small;
+    }
+    stage_ms->emplace_back("decode", MsSince(t0));
+    t0 = Clock::now();
+    features::ImageView view{gray.data, gray.cols, gray.rows, 1, gray.step};
+    ARMAP_ASSIGN_OR_RETURN(*feats, extractor->Extract(view));
+    stage_ms->emplace_back("extract", MsSince(t0));
+  } else {
+    *feats = query.features;
+    ARMAP_RETURN_IF_ERROR(feats->CheckConsistent("features"));
+    if (feats->dim != landmarks.descriptor_dim) {
+      return absl::InvalidArgumentError(absl::StrCat("features: descriptor_dim = ", feats->dim, "; the map uses ",
+                                                     landmarks.descriptor_dim));
+    }
+    for (size_t i = 0; i < feats->size(); ++i) {
+      const features::Keypoint& k = feats->keypoints[i];
+      if (!std::isfinite(k.x) || !std::isfinite(k.y) || k.x < -0.5f || k.y < -0.5f || k.x > camera->width ||
+          k.y > camera->height) {
+        return absl::InvalidArgumentError(absl::StrCat("features: keypoint ", i, " (", k.x, ", ", k.y,
+                                                       ") is outside the ", camera->width, " x ", camera->height, " image"));
+      }
+    }
+    if (static_cast<int>(feats->size()) > 4 * options.max_features) {
+      return absl::InvalidArgumentError(absl::StrCat("features: ", feats->size(), " keypoints; at most ",
+                                                     4 * options.max_features, " accepted"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<LocalizeResult> Localizer::Impl::Localize(const Query& query) const {
@@ -477,64 +541,7 @@ absl::StatusOr<LocalizeResult> Localizer::Impl::Localize(const Query& query) con
   // Features in the camera's (possibly downscaled) pixels.
   features::FeatureSet feats;
   Camera camera = query.camera;
-  if (has_image) {
-    auto t0 = Clock::now();
-    ARMAP_ASSIGN_OR_RETURN(const ImageHeader header, ReadImageHeader(query.image_bytes));
-    if (static_cast<int64_t>(header.width) * header.height > Localizer::kMaxImagePixels ||
-        header.width > Localizer::kMaxImageSidePx || header.height > Localizer::kMaxImageSidePx) {
-      return absl::InvalidArgumentError(absl::StrCat("image: ", header.width, " x ", header.height,
-                                                     " exceeds the limit of ", Localizer::kMaxImagePixels, " pixels"));
-    }
-    if (header.width != camera.width || header.height != camera.height) {
-      return absl::InvalidArgumentError(absl::StrCat("image is ", header.width, " x ", header.height,
-                                                     " but the camera says ", camera.width, " x ", camera.height));
-    }
-    const cv::Mat raw(1, static_cast<int>(query.image_bytes.size()), CV_8U,
-                      const_cast<char*>(query.image_bytes.data()));
-    cv::Mat gray;
-    try {
-      gray = cv::imdecode(raw, cv::IMREAD_GRAYSCALE);
-    } catch (const cv::Exception& e) {
-      return absl::InvalidArgumentError(absl::StrCat("image: cannot decode: ", e.what()));
-    }
-    if (gray.empty() || gray.cols != header.width || gray.rows != header.height) {
-      return absl::InvalidArgumentError("image: cannot decode (corrupt or truncated data)");
-    }
-    const int max_side = std::max(gray.cols, gray.rows);
-    if (options.max_image_size_px > 0 && max_side > options.max_image_size_px) {
-      const double s = static_cast<double>(options.max_image_size_px) / max_side;
-      cv::Mat small;
-      const int w = std::max(1, static_cast<int>(std::lround(gray.cols * s)));
-      const int h = std::max(1, static_cast<int>(std::lround(gray.rows * s)));
-      cv::resize(gray, small, cv::Size(w, h), 0, 0, cv::INTER_AREA);
-      camera = ScaleCamera(camera, static_cast<double>(w) / gray.cols, w, h);
-      gray = small;
-    }
-    result.stage_ms.emplace_back("decode", MsSince(t0));
-    t0 = Clock::now();
-    features::ImageView view{gray.data, gray.cols, gray.rows, 1, gray.step};
-    ARMAP_ASSIGN_OR_RETURN(feats, extractor->Extract(view));
-    result.stage_ms.emplace_back("extract", MsSince(t0));
-  } else {
-    feats = query.features;
-    ARMAP_RETURN_IF_ERROR(feats.CheckConsistent("features"));
-    if (feats.dim != landmarks.descriptor_dim) {
-      return absl::InvalidArgumentError(absl::StrCat("features: descriptor_dim = ", feats.dim, "; the map uses ",
-                                                     landmarks.descriptor_dim));
-    }
-    for (size_t i = 0; i < feats.size(); ++i) {
-      const features::Keypoint& k = feats.keypoints[i];
-      if (!std::isfinite(k.x) || !std::isfinite(k.y) || k.x < -0.5f || k.y < -0.5f || k.x > camera.width ||
-          k.y > camera.height) {
-        return absl::InvalidArgumentError(absl::StrCat("features: keypoint ", i, " (", k.x, ", ", k.y,
-                                                       ") is outside the ", camera.width, " x ", camera.height, " image"));
-      }
-    }
-    if (static_cast<int>(feats.size()) > 4 * options.max_features) {
-      return absl::InvalidArgumentError(absl::StrCat("features: ", feats.size(), " keypoints; at most ",
-                                                     4 * options.max_features, " accepted"));
-    }
-  }
+  ARMAP_RETURN_IF_ERROR(PrepareFeatures(query, &feats, &camera, &result.stage_ms));
   result.num_features = static_cast<int>(feats.size());
   auto finish = [&](FailureReason reason, std::string message) {
     result.success = reason == FailureReason::kNone;
