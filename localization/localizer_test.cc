@@ -10,6 +10,7 @@
 #include "core/files.h"
 #include "core/json.h"
 #include "core/testing/status_matchers.h"
+#include "localization/evaluation.h"
 #include "tests/fixtures/small_map.h"
 
 namespace armap::loc {
@@ -27,38 +28,20 @@ struct FixtureQuery {
   bool localizable = true;
 };
 
-Rigid3d PoseFromJson(const Json& j) {
-  const auto& q = j.at("q");
-  const auto& t = j.at("t");
-  return Rigid3d(Eigen::Quaterniond(q[0], q[1], q[2], q[3]), Eigen::Vector3d(t[0], t[1], t[2]));
-}
-
+// The fixture's queries through the same readers `armap eval localize` uses.
 std::vector<FixtureQuery> LoadQueries() {
   const auto& m = armap::testing::GetSmallMap();
-  auto queries = ReadJsonFile(m.queries_json());
-  auto gt = ReadJsonFile(m.queries_gt_json());
-  EXPECT_TRUE(queries.ok() && gt.ok());
+  auto queries = ReadQueriesFile(m.queries_json().string());
+  auto truth = ReadGroundTruthQueries(m.queries_gt_json().string());
+  EXPECT_THAT(queries.status(), IsOk());
+  EXPECT_THAT(truth.status(), IsOk());
   std::vector<FixtureQuery> out;
-  for (size_t i = 0; i < (*queries)["queries"].size(); ++i) {
-    const Json& q = (*queries)["queries"][i];
-    const Json& g = (*gt)["queries"][i];
-    FixtureQuery f;
-    f.name = q["name"];
-    auto camera = Camera::Create(q["camera"]["model"], q["camera"]["width"], q["camera"]["height"],
-                                 q["camera"]["params"].get<std::vector<double>>());
-    EXPECT_TRUE(camera.ok());
-    f.query.camera = *camera;
-    auto bytes = ReadFileToString(m.capture_dir / q["image"].get<std::string>());
-    EXPECT_TRUE(bytes.ok());
-    f.query.image_bytes = *bytes;
-    f.query.prior.has_position = true;
-    f.query.prior.position = {q["prior"]["lat"], q["prior"]["lon"], q["prior"]["alt"]};
-    f.query.prior.accuracy_m = q["prior"]["accuracy_m"];
-    f.query.prior.has_gravity = true;
-    f.query.prior.gravity_in_cam = Eigen::Vector3d(q["prior"]["gravity"][0], q["prior"]["gravity"][1], q["prior"]["gravity"][2]);
-    f.gt_cam_from_world = PoseFromJson(g["cam_from_world"]);
-    f.localizable = g["localizable"];
-    out.push_back(std::move(f));
+  if (!queries.ok() || !truth.ok()) return out;
+  EXPECT_EQ(queries->size(), truth->size());
+  for (size_t i = 0; i < queries->size() && i < truth->size(); ++i) {
+    EXPECT_EQ((*queries)[i].name, (*truth)[i].name);
+    EXPECT_TRUE((*queries)[i].query.prior.has_position && (*queries)[i].query.prior.has_gravity);
+    out.push_back({(*queries)[i].name, (*queries)[i].query, (*truth)[i].cam_from_world, (*truth)[i].localizable});
   }
   return out;
 }
