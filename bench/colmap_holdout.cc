@@ -31,6 +31,7 @@
 #include "core/camera.h"
 #include "core/io/colmap_model.h"
 #include "core/json.h"
+#include "core/pose_json.h"
 #include "core/rigid3.h"
 
 namespace {
@@ -48,12 +49,6 @@ double SortedQuantile(std::vector<double> v, double q) {
   std::sort(v.begin(), v.end());
   const size_t i = std::min(v.size() - 1, static_cast<size_t>(std::lround(q * static_cast<double>(v.size() - 1))));
   return v[i];
-}
-
-OrderedJson PoseJson(const Rigid3d& cam_from_world) {
-  const auto& q = cam_from_world.rotation;
-  const auto& t = cam_from_world.translation;
-  return {{"q", {q.w(), q.x(), q.y(), q.z()}}, {"t", {t.x(), t.y(), t.z()}}};
 }
 
 int Prepare(const fs::path& model_dir, const fs::path& images_dir, const fs::path& work,
@@ -141,7 +136,7 @@ int Prepare(const fs::path& model_dir, const fs::path& images_dir, const fs::pat
                        {"image", fs::absolute(images_dir / image.name).lexically_normal().string()},
                        {"camera", {{"model", camera->ModelName()}, {"width", camera->width},
                                    {"height", camera->height}, {"params", camera->params}}}});
-    truth.push_back({{"name", image.name}, {"cam_from_world", PoseJson(image.cam_from_world)}, {"localizable", true}});
+    truth.push_back({{"name", image.name}, {"cam_from_world", PoseToJson(image.cam_from_world)}, {"localizable", true}});
   }
   OrderedJson meta{{"reference_model", fs::absolute(model_dir).lexically_normal().string()},
                    {"held_out", holdout_names},

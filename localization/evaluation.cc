@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/files.h"
+#include "core/pose_json.h"
 #include "core/status.h"
 
 namespace armap::loc {
@@ -40,16 +41,7 @@ absl::StatusOr<std::vector<GroundTruthQuery>> ReadGroundTruthQueries(const std::
     GroundTruthQuery g;
     ARMAP_ASSIGN_OR_RETURN(g.name, GetJsonField<std::string>(list[i], "name", where));
     ARMAP_ASSIGN_OR_RETURN(Json pose, GetJsonField<Json>(list[i], "cam_from_world", where));
-    ARMAP_ASSIGN_OR_RETURN(std::vector<double> q, GetJsonField<std::vector<double>>(pose, "q", where + ".cam_from_world"));
-    ARMAP_ASSIGN_OR_RETURN(std::vector<double> t, GetJsonField<std::vector<double>>(pose, "t", where + ".cam_from_world"));
-    if (q.size() != 4 || t.size() != 3) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ".cam_from_world: q needs 4 and t 3 numbers"));
-    }
-    const Eigen::Quaterniond rotation(q[0], q[1], q[2], q[3]);
-    if (std::abs(rotation.norm() - 1) > 1e-3) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ".cam_from_world.q is not a unit quaternion"));
-    }
-    g.cam_from_world = Rigid3d(rotation, Eigen::Vector3d(t[0], t[1], t[2]));
+    ARMAP_ASSIGN_OR_RETURN(g.cam_from_world, PoseFromJson(pose, where + ".cam_from_world"));
     g.localizable = list[i].value("localizable", true);
     out.push_back(std::move(g));
   }

@@ -9,6 +9,7 @@
 #include "core/files.h"
 #include "core/json.h"
 #include "core/logging.h"
+#include "core/pose_json.h"
 #include "core/status.h"
 #include "localization/evaluation.h"
 #include "localization/image_decode.h"
@@ -31,12 +32,6 @@ loc::EvalAnswer AnswerFromResult(const loc::LocalizeResult& r) {
   a.latency_ms = r.total_ms;
   a.stage_ms = r.stage_ms;
   return a;
-}
-
-OrderedJson PoseToJson(const Rigid3d& cam_from_world) {
-  const auto& q = cam_from_world.rotation;
-  const auto& t = cam_from_world.translation;
-  return {{"q", {q.w(), q.x(), q.y(), q.z()}}, {"t", {t.x(), t.y(), t.z()}}};
 }
 
 struct EvalFlags {

@@ -18,6 +18,7 @@
 #include "core/io/trajectory.h"
 #include "core/json.h"
 #include "core/logging.h"
+#include "core/pose_json.h"
 #include "core/random.h"
 #include "core/status.h"
 #include "datasets/synthetic/preview.h"
@@ -58,12 +59,6 @@ Eigen::Quaterniond SmallRotation(const Vec3& rotation_vector_rad) {
   const double angle = rotation_vector_rad.norm();
   if (angle < 1e-15) return Eigen::Quaterniond::Identity();
   return Eigen::Quaterniond(Eigen::AngleAxisd(angle, rotation_vector_rad / angle));
-}
-
-OrderedJson PoseJson(const Rigid3d& cam_from_world) {
-  const Eigen::Quaterniond& q = cam_from_world.rotation;
-  const Vec3& t = cam_from_world.translation;
-  return OrderedJson{{"q", {q.w(), q.x(), q.y(), q.z()}}, {"t", {t.x(), t.y(), t.z()}}};
 }
 
 OrderedJson LonLat(const EnuFrame& frame, const Eigen::Vector2d& xy) {
@@ -456,7 +451,7 @@ absl::StatusOr<CaptureSummary> GenerateCapture(const CaptureOptions& o) {
                                     {"accuracy_m", 10.0},
                                     {"gravity", {q.gravity_in_cam.x(), q.gravity_in_cam.y(), q.gravity_in_cam.z()}}}}});
       queries_gt.push_back({{"name", q.name},
-                            {"cam_from_world", PoseJson(q.cam_from_world)},
+                            {"cam_from_world", PoseToJson(q.cam_from_world)},
                             {"localizable", q.localizable},
                             {"kind", q.kind},
                             {"occluded", q.occluded},
