@@ -19,37 +19,23 @@ if [ ! -f "$OUT/map/manifest.json" ]; then
 fi
 Q="$OUT/city/queries.json"; GT="$OUT/city/gt/queries_gt.json"
 
-# Starts a server (extra args before `serve`, e.g. taskset), sets ADDR/SERVER.
-start_server() {
-  LOG="$OUT/serve.log"
-  "$@" serve --map "$OUT/map" --host 127.0.0.1 --port 0 >"$LOG" 2>&1 &
-  SERVER=$!
-  ADDR=""
-  for _ in $(seq 1 600); do
-    ADDR=$(sed -n 's/^serving .* on \(.*\)$/\1/p' "$LOG" | head -1)
-    [ -n "$ADDR" ] && return 0
-    kill -0 $SERVER 2>/dev/null || { cat "$LOG" >&2; exit 1; }
-    sleep 0.2
-  done
-  echo "no ready line" >&2; exit 1
-}
-stop_server() { kill -TERM $SERVER; wait $SERVER; }
+source scripts/lib/serve.sh
 
-echo "== 1. one core: server pinned to CPU 0, 1 worker"
-start_server env OMP_NUM_THREADS=1 taskset -c 0 $ARMAP --quiet
-$ARMAP -q eval localize --map "$OUT/map" --queries "$Q" --gt "$GT" --server "$ADDR" --json "$OUT/one_core.json"
-stop_server
+echo "== 1. one core: server pinned to CPU 0, one sequential client"
+armap_start_server "$OUT/serve.log" "$OUT/map" env OMP_NUM_THREADS=1 taskset -c 0
+$ARMAP -q eval localize --map "$OUT/map" --queries "$Q" --gt "$GT" --server "$SERVER_ADDR" --json "$OUT/one_core.json"
+armap_stop_server
 
 echo "== 2. throughput: server on all cores, 2 concurrent clients x 100 queries"
-start_server $ARMAP --quiet
+armap_start_server "$OUT/serve.log" "$OUT/map"
 t0=$(date +%s.%N)
-$ARMAP -q eval localize --map "$OUT/map" --queries "$Q" --gt "$GT" --server "$ADDR" --json "$OUT/client_a.json" >/dev/null &
+$ARMAP -q eval localize --map "$OUT/map" --queries "$Q" --gt "$GT" --server "$SERVER_ADDR" --json "$OUT/client_a.json" >/dev/null &
 A=$!
-$ARMAP -q eval localize --map "$OUT/map" --queries "$Q" --gt "$GT" --server "$ADDR" --json "$OUT/client_b.json" >/dev/null &
+$ARMAP -q eval localize --map "$OUT/map" --queries "$Q" --gt "$GT" --server "$SERVER_ADDR" --json "$OUT/client_b.json" >/dev/null &
 B=$!
 wait $A; wait $B
 t1=$(date +%s.%N)
-stop_server
+armap_stop_server
 
 /usr/bin/python3 - "$OUT" "$t0" "$t1" <<'PY'
 import json, sys
