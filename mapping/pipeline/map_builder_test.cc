@@ -1,6 +1,9 @@
 #include "mapping/pipeline/map_builder.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <string>
 
 #include "core/map/map_data.h"
 #include "core/map/package.h"
@@ -15,9 +18,15 @@ using ::armap::testing::StatusIs;
 using ::testing::HasSubstr;
 namespace fs = std::filesystem;
 
+// Per-process folders: two test runs on one machine (two build folders)
+// must not share a workspace.
+fs::path TempPath(const std::string& name) {
+  return fs::temp_directory_path() / (name + "_" + std::to_string(::getpid()));
+}
+
 const fs::path& SmallCity() {
   static const fs::path dir = [] {
-    const fs::path d = fs::temp_directory_path() / "armap_map_builder_test_city";
+    const fs::path d = TempPath("armap_map_builder_test_city");
     fs::remove_all(d);
     synth::CaptureOptions o;
     o.city.size_m = 80;
@@ -42,7 +51,7 @@ MapBuildOptions FastOptions() {
 }
 
 TEST(MapBuilderTest, BuildsAPackageAndImprovesTheTrajectory) {
-  const fs::path out = fs::temp_directory_path() / "armap_map_builder_test_map";
+  const fs::path out = TempPath("armap_map_builder_test_map");
   MapBuildRequest request{SmallCity(), out, {}, /*overwrite=*/true};
   auto report = BuildMap(request, FastOptions());
   ASSERT_THAT(report.status(), IsOk());
@@ -90,6 +99,8 @@ TEST(MapBuilderTest, BuildsAPackageAndImprovesTheTrajectory) {
   for (const char* stage : {"privacy", "views", "depth", "features", "matching", "alignment", "landmarks", "retrieval"}) {
     EXPECT_TRUE((*again)["stages"][stage]["skipped"].get<bool>()) << stage;
   }
+  // The folders are per process: leave nothing behind.
+  for (const fs::path& p : {out, fs::path(out.string() + ".workspace"), SmallCity()}) fs::remove_all(p);
 }
 
 TEST(MapBuilderTest, BadConfigAndOutputsAreRefused) {
