@@ -26,6 +26,9 @@ int RunCli(int argc, char** argv) {
   RegisterMapCommands(app, &exit_code);
   RegisterLocalizeCommands(app, &exit_code);
   RegisterServeCommands(app, &exit_code);
+  RegisterWhiteModelCommands(app, &exit_code);
+  RegisterRoadsCommands(app, &exit_code);
+  RegisterPoisCommands(app, &exit_code);
   app.parse_complete_callback([&] {
     InitLogging(verbose ? LogLevel::kDebug : quiet ? LogLevel::kWarn : LogLevel::kInfo);
   });

@@ -16,6 +16,10 @@ void RegisterSynthCommands(CLI::App& app, int* exit_code);
 void RegisterMapCommands(CLI::App& app, int* exit_code);
 void RegisterLocalizeCommands(CLI::App& app, int* exit_code);
 void RegisterServeCommands(CLI::App& app, int* exit_code);
+// `armap eval whitemodel|roads|pois` (the map products).
+void RegisterWhiteModelCommands(CLI::App& app, int* exit_code);
+void RegisterRoadsCommands(CLI::App& app, int* exit_code);
+void RegisterPoisCommands(CLI::App& app, int* exit_code);
 
 // The shared `armap eval` group (created on first use): every product's
 // evaluation command registers under it.

@@ -1,0 +1,72 @@
+// White models: untextured building blocks (LOD1, LOD2 where a roof has
+// distinct levels) from the non-ground lidar, with a simplified level whose
+// geometric tolerance is stated. Written as CityJSON 1.1, glTF 2.0 (binary)
+// and GeoJSON footprints.
+#pragma once
+
+#include <filesystem>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/geo.h"
+#include "core/json.h"
+#include "mapping/lidar/lidar_map.h"
+#include "mapping/products/products_input.h"
+
+namespace armap::mapping {
+
+struct WhiteModelOptions {
+  // Geometric tolerance of the simplified level, metres (the largest
+  // distance of a full-level outline vertex from the simplified outline).
+  double simplified_tolerance_m = 1.0;
+  absl::Status Validate() const;
+};
+
+// A prism from the building's base to height_m above it (LOD2: one per roof level).
+struct RoofPart {
+  std::vector<Eigen::Vector2d> polygon;  // CCW, map frame, not closed
+  double height_m = 0.0;                 // above ground_z_m
+};
+
+struct BuildingModel {
+  int id = 0;
+  std::vector<Eigen::Vector2d> footprint;  // outer ring, CCW, map frame (ENU m), not closed
+  double ground_z_m = 0.0;                 // map-frame z of the base
+  double height_m = 0.0;                   // highest roof level above ground_z_m
+  int lod = 1;                             // 2 when the parts have distinct heights
+  std::vector<RoofPart> parts;             // LOD1: one part (the footprint)
+  int num_points = 0;                      // lidar points supporting it
+};
+
+struct WhiteModelLevel {
+  std::vector<BuildingModel> buildings;
+  double tolerance_m = 0.0;  // 0 for the full level
+  int NumVertices() const;   // footprint + part vertices over all buildings
+};
+
+struct WhiteModelResult {
+  WhiteModelLevel full;
+  WhiteModelLevel simplified;
+  OrderedJson summary;  // counts and timings, goes into report.json "whitemodel"
+};
+
+absl::StatusOr<WhiteModelResult> BuildWhiteModels(const LidarMap& lidar, const ProductInputs& inputs,
+                                                  const WhiteModelOptions& options);
+
+// Writes DIR/{full,simplified}.{city.json,glb,geojson}. Coordinates: CityJSON
+// and glTF in the map frame (CityJSON metadata names the ENU origin),
+// GeoJSON in WGS84 lon/lat.
+absl::Status WriteWhiteModels(const WhiteModelResult& result, const EnuFrame& frame, const std::filesystem::path& dir);
+
+// Reads a level back from its GeoJSON (for the road network, POIs, eval).
+absl::StatusOr<WhiteModelLevel> ReadWhiteModelGeoJson(const std::filesystem::path& path, const EnuFrame& frame);
+
+// `armap eval whitemodel`: the package's models against gt/buildings.geojson.
+// Contract keys: buildings_gt, buildings_found, footprint_iou_median,
+// footprint_iou_p10, height_err_median_m, vertex_reduction_ratio.
+absl::StatusOr<OrderedJson> EvaluateWhiteModels(const std::filesystem::path& map_dir, const std::filesystem::path& gt);
+
+}  // namespace armap::mapping
