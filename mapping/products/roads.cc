@@ -30,7 +30,7 @@ absl::Status RoadNetworkOptions::Validate() const {
     return bad("carriageway_intensity_ratio", carriageway_intensity_ratio, "in (1, 10)");
   }
   if (!(sidewalk_intensity_ratio > 0 && sidewalk_intensity_ratio < 2)) return bad("sidewalk_intensity_ratio", sidewalk_intensity_ratio, "in (0, 2)");
-  if (!(paint_intensity_ratio > 1 && paint_intensity_ratio < 10)) return bad("paint_intensity_ratio", paint_intensity_ratio, "in (1, 10)");
+  if (!(paint_intensity_ratio > 0 && paint_intensity_ratio < 10)) return bad("paint_intensity_ratio", paint_intensity_ratio, "in (0, 10)");
   if (!(crossing_paint_fraction > 0 && crossing_paint_fraction < 1)) return bad("crossing_paint_fraction", crossing_paint_fraction, "in (0, 1)");
   if (!(min_crossing_area_m2 >= 0)) return bad("min_crossing_area_m2", min_crossing_area_m2, ">= 0");
   if (!(min_spur_length_m >= 0)) return bad("min_spur_length_m", min_spur_length_m, ">= 0");
@@ -735,13 +735,27 @@ absl::StatusOr<RoadNetwork> BuildRoadNetworkFromGround(const PointCloud& ground,
   cv::morphologyEx(zebra, zebra, cv::MORPH_OPEN, Disk(grid.Cells(0.5)));
   int num_crossing_blobs = 0, num_crossings = 0, num_crossings_unlinked = 0;
   {
-    cv::Mat labels, stats, centroids;
-    const int n = cv::connectedComponentsWithStats(zebra, labels, stats, centroids, 8, CV_32S);
+    // The zebras of neighbouring arms of a junction can touch at a corner:
+    // blobs are the cores left after a 0.75 m erosion (a zebra is 3+ m
+    // wide), each grown back over the zebra cells nearest to it.
+    cv::Mat cores;
+    cv::erode(zebra, cores, Disk(grid.Cells(0.75)));
+    cv::Mat not_cores, unused, labels;
+    cv::bitwise_not(cores, not_cores);
+    int n = 1;
+    if (cv::countNonZero(cores) > 0) {
+      cv::distanceTransform(not_cores, unused, labels, cv::DIST_L2, cv::DIST_MASK_5, cv::DIST_LABEL_CCOMP);
+      double max_label = 0;
+      cv::minMaxLoc(labels, nullptr, &max_label);
+      n = static_cast<int>(max_label) + 1;
+    } else {
+      labels = cv::Mat::zeros(grid.rows, grid.cols, CV_32S);
+    }
     std::vector<std::vector<Vec2>> blob_cells(n);
     for (int r = 0; r < grid.rows; ++r) {
       for (int c = 0; c < grid.cols; ++c) {
         const int l = labels.at<int>(r, c);
-        if (l > 0) blob_cells[l].push_back(grid.Centre(r, c));
+        if (zebra.at<uint8_t>(r, c) && l > 0 && l < n) blob_cells[l].push_back(grid.Centre(r, c));
       }
     }
     // Raw centreline points, for attaching crossing ends.
@@ -769,6 +783,12 @@ absl::StatusOr<RoadNetwork> BuildRoadNetworkFromGround(const PointCloud& ground,
         side_hi = std::max(side_hi, (p - mean).dot(side));
       }
       const double width_m = side_hi - side_lo + grid.cell_m;
+      const double length_m = hi - lo + grid.cell_m;
+      // A zebra is a filled rectangle; anything else is not trusted.
+      if (cells.size() * cell2 < 0.6 * width_m * length_m) {
+        ++num_crossings_unlinked;
+        continue;
+      }
       // Each end links to the first sidewalk centreline along the axis.
       auto find_anchor = [&](double end, double sign, Anchor* out) {
         double best = 1e9;

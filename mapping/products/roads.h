@@ -42,14 +42,14 @@ struct RoadNetworkOptions {
   // fraction of the sidewalk level beside the kerb are sidewalk (lots,
   // lawns and courtyards are ~17% duller than the paving in the data).
   double sidewalk_intensity_ratio = 0.915;
-  // Paint: range-corrected intensity above this multiple of the sidewalk
-  // level (road paint is ~2x as bright as the paving; a cell half covered
-  // by paint is ~1.1x).
-  double paint_intensity_ratio = 1.3;
-  // A crossing is carriageway whose paint covers at least this fraction of a
-  // 2.25 m window (zebra stripes ~0.5 of the cells, 0.3 at worst in the
-  // data; a lane line or dash at most one column of 9: 0.11).
-  double crossing_paint_fraction = 0.2;
+  // Paint on the carriageway: range-corrected intensity above this multiple
+  // of the sidewalk level. Asphalt is ~0.27, full paint ~2, so 0.7 takes
+  // cells at least ~35% covered (0.5 m stripes straddle 0.25 m cells).
+  double paint_intensity_ratio = 0.7;
+  // A crossing is carriageway whose paint covers at least this fraction of
+  // the known cells of a 2.25 m window (zebra stripes ~0.5; a lane line or
+  // dash at most two columns of 9: 0.22).
+  double crossing_paint_fraction = 0.3;
   double min_crossing_area_m2 = 6.0;
   // Spurs (edges to a dead end) shorter than max(min_spur_length_m,
   // spur_width_factor * the width at their junction) are pruned: the medial

@@ -172,7 +172,7 @@ OrderedJson Figures(const std::vector<Line>& ours, const std::vector<Vec2>& our_
       if (d > kMatchRadiusM) continue;
       matched += 1;
       offset_sum += d;
-      if (l.kind == "sidewalk" && gt[tag].kind == "sidewalk" && gt[tag].width_m > 0) width_errors.push_back(std::abs(l.width_m - gt[tag].width_m));
+      if (l.kind == "sidewalk" && gt[tag].kind == "sidewalk" && gt[tag].width_m > 0) width_errors.push_back(l.width_m - gt[tag].width_m);
     }
   }
   const double num_our_samples = [&] {
@@ -217,14 +217,18 @@ OrderedJson Figures(const std::vector<Line>& ours, const std::vector<Vec2>& our_
   out["junctions_gt"] = gt_junctions.size();
   out["junctions_found"] = junctions_found;
   if (!width_errors.empty()) {
-    std::nth_element(width_errors.begin(), width_errors.begin() + width_errors.size() / 2, width_errors.end());
+    std::sort(width_errors.begin(), width_errors.end());
+    out["sidewalk_width_bias_median_m"] = width_errors[width_errors.size() / 2];  // ours - GT
+    for (double& w : width_errors) w = std::abs(w);
+    std::sort(width_errors.begin(), width_errors.end());
     out["sidewalk_width_err_median_m"] = width_errors[width_errors.size() / 2];
   }
   return out;
 }
 
-// Runs of a line inside the coverage, as separate lines.
-std::vector<Line> ClipToCoverage(const Line& line, const std::vector<RoadPolygon>& coverage) {
+// Runs of a line inside an area, as separate lines.
+template <typename Inside>
+std::vector<Line> ClipToArea(const Line& line, const Inside& inside) {
   std::vector<Line> out;
   Line current{{}, line.kind, line.width_m};
   for (size_t i = 1; i < line.points.size(); ++i) {
@@ -232,7 +236,7 @@ std::vector<Line> ClipToCoverage(const Line& line, const std::vector<RoadPolygon
     const int n = std::max(1, static_cast<int>(std::ceil((b - a).norm() / kStepM)));
     for (int k = 0; k <= n; ++k) {
       const Vec2 p = a + (b - a) * (static_cast<double>(k) / n);
-      if (InCoverage(coverage, p)) {
+      if (inside(p)) {
         current.points.push_back(p);
       } else if (!current.points.empty()) {
         if (current.points.size() >= 2) out.push_back(current);
@@ -285,7 +289,7 @@ absl::Status WriteRoadNetwork(const RoadNetwork& network, const EnuFrame& frame,
                        {"features", OrderedJson::array({{{"type", "Feature"},
                                                          {"geometry", {{"type", "MultiPolygon"}, {"coordinates", polygons}}},
                                                          {"properties", {{"kind", "coverage"},
-                                                                         {"area_m2", network.summary.value("coverage_area_m2", 0.0)}}}}})}};
+                                                                         {"area_m2", network.summary.is_object() ? network.summary.value("coverage_area_m2", 0.0) : 0.0}}}}})}};
   return WriteJsonFile(dir / "coverage.geojson", coverage, -1);
 }
 
@@ -420,7 +424,7 @@ absl::StatusOr<OrderedJson> EvaluateRoadNetwork(const fs::path& map_dir, const f
   for (const auto& [id, p] : gt_nodes) {
     if (gt_degree[id] < 3) continue;
     gt_junctions.push_back(p);
-    if (InCoverage(coverage, p)) gt_junctions_mapped.push_back(p);
+    if (InCoverage(coverage, p)) gt_junctions_mapped.push_back(p);  // (inside the GT extent by definition)
   }
   std::vector<Line> ours;
   std::map<int, int> our_degree;
@@ -437,19 +441,36 @@ absl::StatusOr<OrderedJson> EvaluateRoadNetwork(const fs::path& map_dir, const f
   for (const WalkNetworkNode& n : network.nodes) {
     if (our_degree[n.id] >= 3) our_junctions.push_back(n.position.head<2>());
   }
+  // The mapped area: the coverage, within the extent the GT describes (its
+  // bounding box: a synthetic city's GT stops at the city's edge while its
+  // ground and streets, and so the lidar, may reach beyond).
+  Eigen::AlignedBox2d gt_box;
+  for (const Line& l : gt_lines) {
+    for (const Vec2& p : l.points) gt_box.extend(p);
+  }
+  const RoadPolygon extent{{gt_box.min() - Vec2(1, 1), Vec2(gt_box.max().x() + 1, gt_box.min().y() - 1),
+                            gt_box.max() + Vec2(1, 1), Vec2(gt_box.min().x() - 1, gt_box.max().y() + 1)}};
+  auto in_mapped = [&](const Vec2& p) { return InCoverage(coverage, p) && InCoverage({extent}, p); };
   std::vector<Line> gt_mapped;
   for (const Line& l : gt_lines) {
-    for (Line& piece : ClipToCoverage(l, coverage)) gt_mapped.push_back(std::move(piece));
+    for (Line& piece : ClipToArea(l, in_mapped)) gt_mapped.push_back(std::move(piece));
   }
 
   OrderedJson report;
   report["scope"] =
-      "top level: GT restricted to the mapped area (roads/coverage.geojson, the ground the capture's lidar covers); "
-      "whole_gt: all of the GT";
+      "top level: GT and network restricted to the mapped area (roads/coverage.geojson, the ground the capture's "
+      "lidar covers, within the GT's bounding box); whole_gt: the whole network against all of the GT";
   report["match_radius_m"] = kMatchRadiusM;
   report["junction_radius_m"] = kJunctionRadiusM;
   report["junction_rule"] = "GT walk nodes where 3+ GT sidewalk/crossing edges meet, matched by one of our nodes of degree >= 3";
-  OrderedJson mapped = Figures(ours, our_junctions, gt_mapped, gt_junctions_mapped);
+  // Both sides restricted to the mapped area (our network lies inside it
+  // when built from this capture; a network from elsewhere is not judged
+  // outside it).
+  std::vector<Line> ours_mapped;
+  for (const Line& l : ours) {
+    for (Line& piece : ClipToArea(l, in_mapped)) ours_mapped.push_back(std::move(piece));
+  }
+  OrderedJson mapped = Figures(ours_mapped, our_junctions, gt_mapped, gt_junctions_mapped);
   for (auto it = mapped.begin(); it != mapped.end(); ++it) report[it.key()] = it.value();
   report["whole_gt"] = Figures(ours, our_junctions, gt_lines, gt_junctions);
   report["network"] = {{"nodes", network.nodes.size()},
