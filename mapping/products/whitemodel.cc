@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -38,6 +39,8 @@ absl::Status WhiteModelOptions::Validate() const {
   if (!(grid_cell_m >= 0.05 && grid_cell_m <= 2)) return bad("grid_cell_m", grid_cell_m, "in [0.05, 2]");
   if (!(min_point_height_m >= 0 && min_point_height_m <= 20)) return bad("min_point_height_m", min_point_height_m, "in [0, 20]");
   if (!(min_wall_span_m > 0 && min_wall_span_m <= 50)) return bad("min_wall_span_m", min_wall_span_m, "in (0, 50]");
+  if (!(min_wall_continuity >= 0 && min_wall_continuity <= 1)) return bad("min_wall_continuity", min_wall_continuity, "in [0, 1]");
+  if (!(min_edge_m >= 0)) return bad("min_edge_m", min_edge_m, ">= 0");
   if (!(min_building_extent_m > 0)) return bad("min_building_extent_m", min_building_extent_m, "> 0");
   if (!(lod2_min_step_m > 0)) return bad("lod2_min_step_m", lod2_min_step_m, "> 0");
   if (!(max_pano_distance_m > 0)) return bad("max_pano_distance_m", max_pano_distance_m, "> 0");
@@ -101,6 +104,24 @@ class GroundGrid {
         if (std::optional<double> z = lidar.GroundHeightAt(c.x(), c.y())) z_[Flat(ix, iy)] = static_cast<float>(*z);
       }
     }
+    // The ground model is interpolated under buildings and rises against
+    // their walls (1.4 m seen at a 6 m building): the lowest ground within
+    // 2 m is the street level at the wall's foot.
+    std::vector<float> low = z_;
+    for (int iy = 0; iy < grid_.ny; ++iy) {
+      for (int ix = 0; ix < grid_.nx; ++ix) {
+        float m = std::numeric_limits<float>::quiet_NaN();
+        for (int dy = -2; dy <= 2; ++dy)
+          for (int dx = -2; dx <= 2; ++dx) {
+            const int x = ix + dx, y = iy + dy;
+            if (x < 0 || y < 0 || x >= grid_.nx || y >= grid_.ny) continue;
+            const float z = z_[Flat(x, y)];
+            if (!std::isnan(z) && (std::isnan(m) || z < m)) m = z;
+          }
+        low[Flat(ix, iy)] = m;
+      }
+    }
+    z_ = std::move(low);
   }
   std::optional<double> At(double x, double y) const {
     int ix, iy;
@@ -190,28 +211,40 @@ std::optional<double> SkylineZ(const PanoramaInput& pano, const PanoImage& image
   if (samples.size() < 8 || samples.back().sky >= 127.5f) return std::nullopt;
   for (size_t i = 0; i + 1 < 6; ++i)
     if (samples[i].sky < 127.5f) return std::nullopt;
-  // Refine: the largest intensity step in the last few pixels before the
-  // mask edge (the texture filter widens objects by ~3 px), plus 2 px below.
+  // Refine: the texture filter widens objects by ~3 px, so the mask edge
+  // lies above the true one. The edge is where the intensity crosses half-way
+  // from the sky's level (4-8 px above the mask edge) to the object's (2-6 px
+  // below it): unbiased for a blurred step, unlike the strongest gradient,
+  // which window rows below a glass roof edge can win.
   const int last = static_cast<int>(samples.size()) - 1;
-  int best = last;
-  float best_step = -1;
-  for (int i = std::max(1, last - 12); i <= last; ++i) {
-    const float step = std::abs(samples[i].gray - samples[i - 1].gray);
-    if (step > best_step) { best_step = step; best = i; }
-  }
-  // Continue below the mask edge for a few samples to catch the true step.
-  for (int k = 1; k <= 4; ++k) {
+  if (last < 17) return std::nullopt;
+  for (int k = 1; k <= 12; ++k) {
     const double e = std::atan2(samples[last].z - centre.z(), d) - k * step_rad;
     const double z = centre.z() + d * std::tan(e);
     Eigen::Vector2d px;
-    if (!pano.camera.Project(rig_from_world * Eigen::Vector3d(xy.x(), xy.y(), z), &px)) break;
-    const float g = SampleBilinear(image.gray, px);
-    const float prev_gray = k == 1 ? samples[last].gray : samples.back().gray;
-    samples.push_back({z, 0.0f, g});
-    const float step = std::abs(g - prev_gray);
-    if (step > best_step) { best_step = step; best = static_cast<int>(samples.size()) - 1; }
+    if (!pano.camera.Project(rig_from_world * Eigen::Vector3d(xy.x(), xy.y(), z), &px)) return std::nullopt;
+    samples.push_back({z, 0.0f, SampleBilinear(image.gray, px)});
   }
-  return 0.5 * (samples[best].z + samples[best - 1].z);
+  auto median_gray = [&](int from, int to) {
+    std::vector<double> g;
+    for (int i = from; i <= to; ++i) g.push_back(samples[i].gray);
+    return Median(g);
+  };
+  const double sky = median_gray(last - 16, last - 8), object = median_gray(last + 4, last + 12);
+  const double contrast = object - sky;
+  if (std::abs(contrast) < 12.0) {
+    // Low contrast (glass reflecting the sky): the mask edge less its widening.
+    return samples[std::min(last + 6, static_cast<int>(samples.size()) - 1)].z;
+  }
+  for (int i = last - 8; i <= last + 12; ++i) {
+    const double f = (samples[i].gray - sky) / contrast;
+    if (f >= 0.5) {
+      const double f0 = (samples[i - 1].gray - sky) / contrast;
+      const double w = f > f0 ? (0.5 - f0) / (f - f0) : 0.5;
+      return samples[i - 1].z + std::clamp(w, 0.0, 1.0) * (samples[i].z - samples[i - 1].z);
+    }
+  }
+  return std::nullopt;
 }
 
 // ---------------------------------------------------------------------------
@@ -358,6 +391,7 @@ absl::StatusOr<WhiteModelResult> BuildWhiteModels(const LidarMap& lidar, const P
   const size_t num_cells = static_cast<size_t>(grid.nx) * grid.ny;
   std::vector<int> count(num_cells, 0);
   std::vector<float> zmin(num_cells, std::numeric_limits<float>::max()), zmax(num_cells, -std::numeric_limits<float>::max());
+  std::vector<uint64_t> zbins(num_cells, 0);  // occupied 0.5 m height bins
   cv::Mat ground_seen = cv::Mat::zeros(grid.ny, grid.nx, CV_8U);
   std::vector<WallPoint> candidates;
   std::vector<int> candidate_cell;
@@ -380,6 +414,7 @@ absl::StatusOr<WhiteModelResult> BuildWhiteModels(const LidarMap& lidar, const P
     ++count[c];
     zmin[c] = std::min(zmin[c], static_cast<float>(h));
     zmax[c] = std::max(zmax[c], static_cast<float>(h));
+    zbins[c] |= uint64_t{1} << std::min(63, static_cast<int>((h - options.min_point_height_m) / 0.5));
     candidates.push_back({p.head<2>(), p.z()});
     candidate_cell.push_back(static_cast<int>(c));
     non_ground_z.push_back(p.z());
@@ -389,24 +424,34 @@ absl::StatusOr<WhiteModelResult> BuildWhiteModels(const LidarMap& lidar, const P
   for (int iy = 0; iy < grid.ny; ++iy) {
     for (int ix = 0; ix < grid.nx; ++ix) {
       const size_t c = static_cast<size_t>(iy) * grid.nx + ix;
-      if (count[c] >= 3 && zmax[c] - zmin[c] >= options.min_wall_span_m) {
+      if (count[c] < 3 || zmax[c] - zmin[c] < options.min_wall_span_m) continue;
+      // A facade column is continuous in height; a tree crown's column holds
+      // its underside and its top with a gap between.
+      const int b0 = static_cast<int>((zmin[c] - options.min_point_height_m) / 0.5);
+      const int b1 = std::min(63, static_cast<int>((zmax[c] - options.min_point_height_m) / 0.5));
+      const int filled = __builtin_popcountll(zbins[c]);
+      if (filled < options.min_wall_continuity * (b1 - b0 + 1)) continue;
+      {
         wall.at<uint8_t>(iy, ix) = 255;
         ++num_wall_cells;
       }
     }
   }
   // The lidar's ceiling: no wall top at or near it was seen for sure.
-  const double lidar_ceiling_z = non_ground_z.empty() ? 0.0 : Quantile(non_ground_z, 0.9999);
+  const double lidar_ceiling_z = non_ground_z.empty() ? 0.0 : Quantile(non_ground_z, 0.99999);
   summary["points_non_ground"] = num_non_ground;
   summary["points_above_min_height"] = candidates.size();
   summary["wall_cells"] = num_wall_cells;
   summary["lidar_ceiling_z_m"] = lidar_ceiling_z;
   seconds["grid"] = SecondsSince(t);
 
-  // 2. Wall clusters: connected wall cells (gaps up to ~0.5 m bridged).
+  // 2. Wall clusters: connected wall cells.
   t = Clock::now();
   cv::Mat joined;
-  cv::dilate(wall, joined, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(5, 5)));
+  // Walls broken by occluders (trees, parked trucks) join across gaps up to
+  // ~3 m; neighbouring buildings stand >= 4 m apart.
+  const int join_px = 2 * static_cast<int>(std::round(1.5 / grid.cell)) + 1;
+  cv::dilate(wall, joined, cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(join_px, join_px)));
   cv::Mat labels;
   const int num_labels = cv::connectedComponents(joined, labels, 8, CV_32S);
   std::vector<std::vector<Eigen::Vector2d>> cluster_cells(num_labels);
@@ -423,6 +468,50 @@ absl::StatusOr<WhiteModelResult> BuildWhiteModels(const LidarMap& lidar, const P
     cluster_points[l].push_back(candidates[k].xy);
     cluster_point_z[l].push_back(candidates[k].z);
   }
+  // One building's walls can fall into several clusters (a wall hidden by
+  // trees, a notch, a tower's walls seen above its podium): a cluster whose
+  // cells lie mostly inside another's oriented box (grown by 1 m) joins it.
+  {
+    std::vector<int> parent(num_labels);
+    std::iota(parent.begin(), parent.end(), 0);
+    std::function<int(int)> find = [&](int x) { return parent[x] == x ? x : parent[x] = find(parent[x]); };
+    std::vector<std::vector<cv::Point2f>> boxes(num_labels);
+    for (int l = 1; l < num_labels; ++l) {
+      if (cluster_cells[l].size() < 8) continue;
+      std::vector<cv::Point2f> pts;
+      for (const Eigen::Vector2d& c : cluster_cells[l]) pts.emplace_back(static_cast<float>(c.x()), static_cast<float>(c.y()));
+      cv::RotatedRect rr = cv::minAreaRect(pts);
+      rr.size.width += 2.0f;
+      rr.size.height += 2.0f;
+      boxes[l].resize(4);
+      rr.points(boxes[l].data());
+    }
+    for (int a = 1; a < num_labels; ++a) {
+      if (boxes[a].empty()) continue;
+      for (int b = 1; b < num_labels; ++b) {
+        if (a == b || cluster_cells[b].empty() || cluster_cells[b].size() > cluster_cells[a].size()) continue;
+        size_t inside = 0;
+        for (const Eigen::Vector2d& c : cluster_cells[b])
+          inside += cv::pointPolygonTest(boxes[a], cv::Point2f(static_cast<float>(c.x()), static_cast<float>(c.y())), false) >= 0;
+        // (Joining clusters whose boxes merely touch merged neighbours 5 m
+        // apart on the default city: a U whose arms were seen apart stays two
+        // models.)
+        if (inside >= 0.5 * cluster_cells[b].size()) parent[find(b)] = find(a);
+      }
+    }
+    std::vector<std::vector<Eigen::Vector2d>> cells(num_labels), points(num_labels);
+    std::vector<std::vector<double>> zs(num_labels);
+    for (int l = 1; l < num_labels; ++l) {
+      const int r = find(l);
+      cells[r].insert(cells[r].end(), cluster_cells[l].begin(), cluster_cells[l].end());
+      points[r].insert(points[r].end(), cluster_points[l].begin(), cluster_points[l].end());
+      zs[r].insert(zs[r].end(), cluster_point_z[l].begin(), cluster_point_z[l].end());
+    }
+    cluster_cells = std::move(cells);
+    cluster_points = std::move(points);
+    cluster_point_z = std::move(zs);
+  }
+
   // Wall cells grown by 0.5 m: ground seen right at a wall's foot is not
   // evidence against the footprint.
   cv::Mat wall_zone;
@@ -448,6 +537,8 @@ absl::StatusOr<WhiteModelResult> BuildWhiteModels(const LidarMap& lidar, const P
     std::vector<cv::Point2f> cv_cells;
     for (const Eigen::Vector2d& c : cells) cv_cells.emplace_back(static_cast<float>(c.x()), static_cast<float>(c.y()));
     const cv::RotatedRect rr = cv::minAreaRect(cv_cells);
+    ARMAP_LOG_DEBUG("white models: wall cluster {}: {} cells, box {:.1f} x {:.1f} m at ({:.1f}, {:.1f})", l, cells.size(),
+                    rr.size.width, rr.size.height, rr.center.x, rr.center.y);
     // Too small, or a thin short line (a fence, a hoarding): not a building.
     const double longest = std::max(rr.size.width, rr.size.height), shortest = std::min(rr.size.width, rr.size.height);
     if (longest < options.min_building_extent_m ||
@@ -498,7 +589,7 @@ absl::StatusOr<WhiteModelResult> BuildWhiteModels(const LidarMap& lidar, const P
     cv::approxPolyDP(*largest, approx, options.full_tolerance_m / c, true);
     Polygon2 poly;
     for (const cv::Point& p : approx) poly.push_back({u0 + p.x * cu, v0 + p.y * cv_});
-    poly = internal::Rectilinearize(poly, 15.0);
+    poly = internal::Rectilinearize(poly, internal::MostlyRectilinear(poly, 15.0, 0.8) ? 45.0 : 15.0);
     // Refine axis-aligned edges on the wall points, twice (vertices move).
     for (int round = 0; round < 2; ++round) {
       std::vector<internal::AxisEdge> edges = internal::AxisEdges(poly);
@@ -509,7 +600,7 @@ absl::StatusOr<WhiteModelResult> BuildWhiteModels(const LidarMap& lidar, const P
       }
       poly = internal::PolygonFromAxisEdges(edges, poly);
     }
-    poly = internal::Cleanup(poly, 0.1);
+    poly = internal::Cleanup(poly, options.min_edge_m);
     if (poly.size() < 3 || std::abs(internal::SignedArea(poly)) < 4.0) { ++num_small; continue; }
     if (internal::SignedArea(poly) < 0) std::reverse(poly.begin(), poly.end());
     d.outline_uv = poly;
@@ -602,8 +693,14 @@ absl::StatusOr<WhiteModelResult> BuildWhiteModels(const LidarMap& lidar, const P
         const Eigen::Vector2d b = e.horizontal ? Eigen::Vector2d(hi, e.coordinate) : Eigen::Vector2d(e.coordinate, hi);
         outer_segments.push_back({a, b});
       }
-      if (bin_tops.size() >= 3) ph[pi].top_z = Quantile(bin_tops, 0.5);
-      ph[pi].clipped = !std::isfinite(ph[pi].top_z) || ph[pi].top_z >= lidar_ceiling_z - 2.5;
+      // The roof edge is the upper cluster of the wall tops (bins where trees
+      // or range hid the top are lower).
+      if (bin_tops.size() >= 3) ph[pi].top_z = Quantile(bin_tops, 0.9);
+      // A wall top within reach of the lidar's ceiling may be where its beams
+      // ended rather than the roof: let the panoramas decide.
+      // (A piece whose walls were not seen at all takes its neighbours'
+      // height below: a skyline above an unseen wall is anybody's.)
+      ph[pi].clipped = std::isfinite(ph[pi].top_z) && ph[pi].top_z >= lidar_ceiling_z - options.lidar_ceiling_margin_m;
       if (!ph[pi].clipped || !options.use_panoramas || inputs.panos.empty()) continue;
 
       // Panoramas: skyline above points along the piece's outer walls.

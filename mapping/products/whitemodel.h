@@ -31,9 +31,15 @@ struct WhiteModelOptions {
   // people, hedges, and the wall foot hidden behind them.
   double min_point_height_m = 2.5;
   // A wall cell holds points spanning at least this much height. A facade
-  // column spans the whole wall; a tree crown's surface crosses a thin column
-  // over ~1 m only, and lamp poles are dropped by their size.
-  double min_wall_span_m = 2.5;
+  // column spans the visible wall (parked cars and trees hide its foot);
+  // lamp poles and trunks are dropped by their size.
+  double min_wall_span_m = 2.0;
+  // Fraction of the 0.5 m height bins between a wall cell's lowest and
+  // highest point that hold points (a crown's underside and top do not).
+  double min_wall_continuity = 0.7;
+  // Shortest edge of a full-level outline, metres (shorter jogs are raster
+  // noise of the carved outline).
+  double min_edge_m = 0.75;
   // Wall clusters whose plan extent (longest side of their oriented box) is
   // smaller are not buildings (poles, tree trunks, sign posts), metres.
   double min_building_extent_m = 5.0;
@@ -42,6 +48,10 @@ struct WhiteModelOptions {
   // Heights from the panoramas' building/sky boundary where the lidar did not
   // see the top of a wall (its beams reach ~28 m at most).
   bool use_panoramas = true;
+  // Wall tops within this of the highest non-ground lidar point may be where
+  // the beams ended (the reach varies with range along a street): those
+  // roof levels are checked in the panoramas, metres.
+  double lidar_ceiling_margin_m = 6.0;
   // Panoramas farther than this from a facade are not used, metres.
   double max_pano_distance_m = 150.0;
   absl::Status Validate() const;

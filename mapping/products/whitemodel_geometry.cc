@@ -44,7 +44,7 @@ Polygon2 Rectilinearize(const Polygon2& poly, double tol_deg) {
     const double len = d.norm();
     if (len < 1e-9) continue;
     const double ang = std::atan2(std::abs(d.y()), std::abs(d.x())) * 180 / M_PI;
-    if (ang <= tol_deg) lines.push_back({Dir::kH, 0.5 * (a.y() + b.y()), len, a, b});
+    if (ang <= tol_deg && ang < 45) lines.push_back({Dir::kH, 0.5 * (a.y() + b.y()), len, a, b});
     else if (ang >= 90 - tol_deg) lines.push_back({Dir::kV, 0.5 * (a.x() + b.x()), len, a, b});
     else return poly;
   }
@@ -75,6 +75,18 @@ Polygon2 Rectilinearize(const Polygon2& poly, double tol_deg) {
                                       : Eigen::Vector2d(prev.coordinate, cur.coordinate));
   }
   return out;
+}
+
+bool MostlyRectilinear(const Polygon2& poly, double tol_deg, double min_fraction) {
+  double total = 0, aligned = 0;
+  for (size_t i = 0; i < poly.size(); ++i) {
+    const Eigen::Vector2d d = poly[(i + 1) % poly.size()] - poly[i];
+    const double len = d.norm();
+    const double ang = std::atan2(std::abs(d.y()), std::abs(d.x())) * 180 / M_PI;
+    total += len;
+    if (ang <= tol_deg || ang >= 90 - tol_deg) aligned += len;
+  }
+  return total > 0 && aligned >= min_fraction * total;
 }
 
 std::vector<AxisEdge> AxisEdges(const Polygon2& poly) {

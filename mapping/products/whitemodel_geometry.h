@@ -18,6 +18,10 @@ double SignedArea(const Polygon2& poly);  // > 0 for CCW
 // intersections. Returns the input unchanged when an edge is oblique.
 Polygon2 Rectilinearize(const Polygon2& poly, double tol_deg);
 
+// Whether at least min_fraction of the outline's length lies within tol_deg
+// of an axis (then a 45 deg Rectilinearize snaps the jagged rest).
+bool MostlyRectilinear(const Polygon2& poly, double tol_deg, double min_fraction);
+
 // An edge of a rectilinear polygon: horizontal (v = coordinate, u in
 // [lo, hi]) or vertical (u = coordinate, v in [lo, hi]).
 struct AxisEdge {
