@@ -102,15 +102,19 @@ TEST(PlannerTest, AStarIsOptimalOnRandomGraphs) {
       const double ref = ReferenceCost(*g, planner, s, t, o);
       auto astar = planner.Plan(s, t, o, SearchAlgorithm::kAStar);
       auto dijkstra = planner.Plan(s, t, o, SearchAlgorithm::kDijkstra);
+      auto euclid = planner.Plan(s, t, o, SearchAlgorithm::kAStarEuclidean);
       if (!std::isfinite(ref)) {
         EXPECT_THAT(astar, StatusIs(absl::StatusCode::kNotFound, HasSubstr("cannot be reached")));
         continue;
       }
       ASSERT_TRUE(astar.ok()) << astar.status();
       ASSERT_TRUE(dijkstra.ok()) << dijkstra.status();
+      ASSERT_TRUE(euclid.ok()) << euclid.status();
+      EXPECT_NEAR(euclid->cost, ref, 1e-6 * (1 + ref));
       EXPECT_NEAR(astar->cost, ref, 1e-6 * (1 + ref)) << "seed " << seed << " query " << q;
       EXPECT_NEAR(dijkstra->cost, ref, 1e-6 * (1 + ref));
       EXPECT_LE(astar->nodes_settled, dijkstra->nodes_settled);
+      EXPECT_LE(euclid->nodes_settled, dijkstra->nodes_settled);
       // The route's geometry runs from start to goal and its steps add up.
       EXPECT_LT((Xy(astar->polyline_in_map.front()) - Xy(s.point_in_map)).norm(), 1e-6);
       EXPECT_LT((Xy(astar->polyline_in_map.back()) - Xy(t.point_in_map)).norm(), 1e-6);
@@ -125,6 +129,20 @@ TEST(PlannerTest, AStarIsOptimalOnRandomGraphs) {
       }
       EXPECT_NEAR(steps, astar->length_m, 1e-6);
     }
+  }
+}
+
+TEST(PlannerTest, LandmarksOnADisconnectedGraph) {
+  // Two components: the landmark bound must prune, not mislead.
+  const WalkGraph g = MakeGraph({{0, 0}, {0, 10}, {0, 20}, {100, 0}, {100, 10}}, {{0, 1}, {1, 2}, {3, 4}});
+  for (int landmarks : {0, 1, 4}) {
+    const Planner planner(g, landmarks);
+    EXPECT_EQ(planner.num_landmarks(), landmarks);
+    EXPECT_THAT(planner.Plan(At(g, 0, 2), At(g, 2, 5), PlanOptions{}),
+                StatusIs(absl::StatusCode::kNotFound, HasSubstr("cannot be reached")));
+    auto r = planner.Plan(At(g, 0, 2), At(g, 1, 5), PlanOptions{});
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_NEAR(r->length_m, 13, 1e-9);
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <cmath>
 #include <limits>
 #include <queue>
@@ -21,6 +22,8 @@ struct Scratch {
   std::vector<edge_t> parent_edge;
   std::vector<uint32_t> stamp;
   std::vector<uint32_t> settled;
+  std::vector<double> h;  // heuristic cache
+  std::vector<uint32_t> h_stamp;
   std::vector<std::pair<double, node_t>> heap;
   uint32_t current = 0;
   void Prepare(size_t n) {
@@ -29,10 +32,13 @@ struct Scratch {
       parent_edge.resize(n);
       stamp.resize(n, 0);
       settled.resize(n, 0);
+      h.resize(n);
+      h_stamp.resize(n, 0);
     }
     if (++current == 0) {  // wrapped: clear once every 4 billion searches
       std::fill(stamp.begin(), stamp.end(), 0);
       std::fill(settled.begin(), settled.end(), 0);
+      std::fill(h_stamp.begin(), h_stamp.end(), 0);
       current = 1;
     }
     heap.clear();
@@ -89,12 +95,71 @@ absl::Status PlanOptions::Validate() const {
 
 double SameEdgeDistance(const EdgePoint& a, const EdgePoint& b) { return std::abs(a.offset_m - b.offset_m); }
 
-Planner::Planner(const WalkGraph& graph) : graph_(graph) {
+Planner::Planner(const WalkGraph& graph, int num_landmarks) : graph_(graph) {
   // The crossing penalty only adds cost, so length per planar metre bounds
   // every edge's cost from below: h = that ratio * straight-line distance.
   double ratio = kInf;
   for (const WalkEdge& e : graph_.edges()) ratio = std::min(ratio, e.length_m / e.polyline_length_m);
   cost_per_metre_min_ = std::isfinite(ratio) ? ratio : 1.0;
+  node_xy_.reserve(graph_.num_nodes());
+  for (const WalkNode& n : graph_.nodes()) node_xy_.push_back(Xy(n.position_in_map));
+  adj_node_.resize(graph_.incident_edges().size());
+  for (node_t v = 0; v < graph_.num_nodes(); ++v)
+    for (uint32_t i = graph_.incident_offsets()[v]; i < graph_.incident_offsets()[v + 1]; ++i)
+      adj_node_[i] = graph_.OtherEnd(graph_.incident_edges()[i], v);
+  for (const WalkEdge& e : graph_.edges()) {
+    edge_length_.push_back(e.length_m);
+    edge_is_crossing_.push_back(e.kind == EdgeKind::kCrossing ? 1 : 0);
+  }
+  BuildLandmarks(std::clamp(num_landmarks, 0, static_cast<int>(graph_.num_nodes())));
+}
+
+void Planner::BuildLandmarks(int k) {
+  const size_t n = graph_.num_nodes();
+  const auto& offsets = graph_.incident_offsets();
+  const auto& incident = graph_.incident_edges();
+  // Length-only single-source distances.
+  auto tree = [&](node_t source, std::vector<double>* dist) {
+    dist->assign(n, kInf);
+    std::vector<std::pair<double, node_t>> heap{{0.0, source}};
+    (*dist)[source] = 0;
+    auto cmp = [](const auto& a, const auto& b) { return a.first > b.first; };
+    while (!heap.empty()) {
+      std::pop_heap(heap.begin(), heap.end(), cmp);
+      const auto [d, u] = heap.back();
+      heap.pop_back();
+      if (d > (*dist)[u]) continue;
+      for (uint32_t i = offsets[u]; i < offsets[u + 1]; ++i) {
+        const node_t v = adj_node_[i];
+        const double dv = d + edge_length_[incident[i]];
+        if (dv < (*dist)[v]) {
+          (*dist)[v] = dv;
+          heap.emplace_back(dv, v);
+          std::push_heap(heap.begin(), heap.end(), cmp);
+        }
+      }
+    }
+  };
+  num_landmarks_ = k;
+  landmarks_.clear();
+  if (k == 0) return;
+  landmark_dist_.assign(n * k, kInf);
+  // Farthest-point selection: each landmark is the node farthest from the
+  // ones chosen so far (the first: farthest from node 0).
+  std::vector<double> dist, nearest(n, kInf);
+  tree(0, &nearest);
+  for (int j = 0; j < k; ++j) {
+    node_t pick = 0;
+    double far = -1;
+    for (node_t v = 0; v < n; ++v)
+      if (std::isfinite(nearest[v]) && nearest[v] > far) far = nearest[v], pick = v;
+    landmarks_.push_back(pick);
+    tree(pick, &dist);
+    for (node_t v = 0; v < n; ++v) {
+      landmark_dist_[static_cast<size_t>(v) * k + j] = dist[v];
+      nearest[v] = j == 0 ? dist[v] : std::min(nearest[v], dist[v]);
+    }
+  }
 }
 
 double Planner::EdgeCost(edge_t e, const PlanOptions& options) const {
@@ -117,7 +182,6 @@ absl::StatusOr<Route> Planner::Search(const EdgePoint& start, const EdgePoint& g
   const auto& edges = graph_.edges();
   const auto& offsets = graph_.incident_offsets();
   const auto& incident = graph_.incident_edges();
-  const auto& nodes = graph_.nodes();
 
   // Avoided edges get an infinite factor; the start/goal edges stay usable.
   std::vector<uint8_t> avoided;
@@ -126,24 +190,62 @@ absl::StatusOr<Route> Planner::Search(const EdgePoint& start, const EdgePoint& g
     for (int64_t id : options.avoid_edge_ids)
       if (auto e = graph_.EdgeIndexById(id)) avoided[*e] = 1;
   }
+  const double crossing_penalty = options.crossing_penalty_m;
   auto cost_of = [&](edge_t e) {
     if (!avoided.empty() && avoided[e] && e != start.edge && e != goal.edge) return kInf;
-    const double c = EdgeCost(e, options);
+    const double c = edge_length_[e] + (edge_is_crossing_[e] ? crossing_penalty : 0.0);
     return cost_factor ? c * (*cost_factor)[e] : c;
   };
 
   Scratch& s = ThreadScratch();
   s.Prepare(n);
-  const double h_scale = algorithm == SearchAlgorithm::kAStar ? cost_per_metre_min_ : 0.0;
+  const double h_scale = algorithm == SearchAlgorithm::kDijkstra ? 0.0 : cost_per_metre_min_;
   const Eigen::Vector2d goal_xy = Xy(goal.point_in_map);
-  auto h = [&](node_t v) { return h_scale * (Xy(nodes[v].position_in_map) - goal_xy).norm(); };
+  // Landmark distances to the goal point (a virtual node on its edge).
+  const int k = algorithm == SearchAlgorithm::kAStar ? num_landmarks_ : 0;
+  std::vector<double> to_goal(k);
+  const node_t es_from_for_h = edges[start.edge].from;
+  {
+    const double fg0 = goal.offset_m / edges[goal.edge].polyline_length_m, len = edge_length_[goal.edge];
+    const size_t a = static_cast<size_t>(edges[goal.edge].from) * k, b = static_cast<size_t>(edges[goal.edge].to) * k;
+    for (int j = 0; j < k; ++j)
+      to_goal[j] = std::min(landmark_dist_[a + j] + fg0 * len, landmark_dist_[b + j] + (1 - fg0) * len);
+  }
+  // Active landmarks: the few with the best bound at the start, which
+  // keeps each evaluation cheap (any subset stays admissible and consistent).
+  constexpr int kActive = 6;
+  std::vector<int> active;
+  if (k > 0) {
+    std::vector<std::pair<double, int>> bound;
+    const double* ls = &landmark_dist_[static_cast<size_t>(es_from_for_h) * k];
+    for (int j = 0; j < k; ++j)
+      if (std::isfinite(ls[j]) && std::isfinite(to_goal[j])) bound.emplace_back(std::abs(to_goal[j] - ls[j]), j);
+    std::sort(bound.begin(), bound.end(), std::greater<>());
+    for (size_t i = 0; i < bound.size() && i < kActive; ++i) active.push_back(bound[i].second);
+  }
+  auto h = [&](node_t v) {
+    if (s.h_stamp[v] == s.current) return s.h[v];
+    double best_h = h_scale * (node_xy_[v] - goal_xy).norm();
+    if (k > 0) {
+      const double* lv = &landmark_dist_[static_cast<size_t>(v) * k];
+      // Landmark 0 tells components apart: reachable from it or not.
+      if (std::isfinite(lv[0]) != std::isfinite(to_goal[0])) best_h = kInf;
+      else
+        for (int j : active) best_h = std::max(best_h, std::abs(to_goal[j] - lv[j]));
+    }
+    s.h_stamp[v] = s.current;
+    s.h[v] = best_h;
+    return best_h;
+  };
   auto cmp = [](const std::pair<double, node_t>& a, const std::pair<double, node_t>& b) { return a.first > b.first; };
   auto relax = [&](node_t v, double d, edge_t via) {
     if (d < s.Dist(v)) {
+      const double hv = h(v);
+      if (!std::isfinite(hv)) return;
       s.stamp[v] = s.current;
       s.dist[v] = d;
       s.parent_edge[v] = via;
-      s.heap.emplace_back(d + h(v), v);
+      s.heap.emplace_back(d + hv, v);
       std::push_heap(s.heap.begin(), s.heap.end(), cmp);
     }
   };
@@ -183,7 +285,7 @@ absl::StatusOr<Route> Planner::Search(const EdgePoint& start, const EdgePoint& g
       const edge_t e = incident[i];
       const double c = cost_of(e);
       if (!std::isfinite(c)) continue;
-      const node_t v = edges[e].from == u ? edges[e].to : edges[e].from;
+      const node_t v = adj_node_[i];
       if (s.settled[v] == s.current) continue;
       relax(v, du + c, e);
     }

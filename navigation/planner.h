@@ -1,5 +1,9 @@
-// Route planning on a WalkGraph: A* with an admissible straight-line
-// heuristic over the CSR adjacency, start and goal on edge interiors
+// Route planning on a WalkGraph: A* over the CSR adjacency with an
+// admissible heuristic, the larger of the straight-line bound and a landmark
+// (ALT) bound: d(v, t) >= |d(L, t) - d(L, v)| for length-only distances from
+// a few landmarks L, precomputed once. Every cost option only adds to the
+// length (penalties >= 0, factors >= 1, avoided edges infinite), so both
+// bounds stay admissible and consistent under any PlanOptions; start and goal on edge interiors
 // (virtual nodes), costs = length + crossing penalty, an avoid list, and
 // alternatives by the penalty method. A plain Dijkstra shares the code for
 // comparisons. The planner is const and thread-safe: search state lives in
@@ -34,7 +38,11 @@ struct PlanOptions {
   absl::Status Validate() const;
 };
 
-enum class SearchAlgorithm { kAStar, kDijkstra };
+enum class SearchAlgorithm {
+  kAStar,           // landmarks + straight line (the default)
+  kAStarEuclidean,  // straight line only
+  kDijkstra,        // no heuristic
+};
 
 // One edge (or part of one) of a route, in travel order.
 struct RouteStep {
@@ -62,10 +70,13 @@ struct Route {
 
 class Planner {
  public:
-  // Keeps a reference: `graph` must outlive the planner.
-  explicit Planner(const WalkGraph& graph);
+  // Keeps a reference: `graph` must outlive the planner. Precomputes
+  // `num_landmarks` length-only shortest-path trees (farthest-point
+  // selection; 0 disables landmarks), num_landmarks * nodes doubles.
+  explicit Planner(const WalkGraph& graph, int num_landmarks = 16);
 
   const WalkGraph& graph() const { return graph_; }
+  int num_landmarks() const { return num_landmarks_; }
 
   // The cheapest route; NotFound when the goal is unreachable.
   absl::StatusOr<Route> Plan(const EdgePoint& start, const EdgePoint& goal, const PlanOptions& options,
@@ -80,9 +91,20 @@ class Planner {
  private:
   absl::StatusOr<Route> Search(const EdgePoint& start, const EdgePoint& goal, const PlanOptions& options,
                                SearchAlgorithm algorithm, const std::vector<float>* cost_factor) const;
+  void BuildLandmarks(int num_landmarks);
+
   const WalkGraph& graph_;
   // Admissible heuristic scale: min over edges of cost per planar metre.
   double cost_per_metre_min_ = 1.0;
+  // Compact copies for the search loop (WalkEdge is large).
+  std::vector<Eigen::Vector2d> node_xy_;
+  std::vector<node_t> adj_node_;  // per CSR slot: the neighbour
+  std::vector<double> edge_length_;
+  std::vector<uint8_t> edge_is_crossing_;
+  // Landmark distances, node-major: landmark_dist_[v * num_landmarks_ + k].
+  int num_landmarks_ = 0;
+  std::vector<double> landmark_dist_;
+  std::vector<node_t> landmarks_;
 };
 
 // Builds the route record (polyline, arc lengths, crossings) from steps.
