@@ -1,1 +1,366 @@
 #include "mapping/products/whitemodel.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "core/json.h"
+#include "core/testing/status_matchers.h"
+#include "datasets/synthetic/appearance.h"
+#include "datasets/synthetic/city_model.h"
+#include "datasets/synthetic/lidar_sim.h"
+#include "datasets/synthetic/scene.h"
+#include "mapping/products/whitemodel_geometry.h"
+
+namespace armap::mapping {
+namespace {
+
+namespace fs = std::filesystem;
+using ::armap::testing::StatusIs;
+using ::testing::HasSubstr;
+
+class TempDir {
+ public:
+  explicit TempDir(const std::string& name)
+      : path_(fs::temp_directory_path() / ("armap_whitemodel_test_" + std::to_string(::getpid()) + "_" + name)) {
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+const GeoPoint kOrigin{22.5431, 114.0579, 10.0};
+
+void WriteManifest(const fs::path& map_dir) {
+  fs::create_directories(map_dir);
+  OrderedJson m{{"format", "armap-map"}, {"origin", {{"lat", kOrigin.lat_deg}, {"lon", kOrigin.lon_deg}, {"alt", kOrigin.alt_m}}}};
+  ASSERT_TRUE(WriteJsonFile(map_dir / "manifest.json", m).ok());
+}
+
+// gt/buildings.geojson as the synthetic capture writes it (footprint, height_m, lod, roof_parts).
+void WriteGroundTruth(const synth::City& city, const fs::path& path) {
+  const EnuFrame frame(city.options.origin);
+  auto ring = [&](const std::vector<Eigen::Vector2d>& poly) {
+    OrderedJson r = OrderedJson::array();
+    for (size_t i = 0; i <= poly.size(); ++i) {
+      const GeoPoint g = frame.Wgs84FromEnu({poly[i % poly.size()].x(), poly[i % poly.size()].y(), 0});
+      r.push_back({g.lon_deg, g.lat_deg});
+    }
+    return OrderedJson::array({r});
+  };
+  OrderedJson features = OrderedJson::array();
+  for (const synth::Building& b : city.buildings) {
+    OrderedJson parts = OrderedJson::array();
+    for (const synth::BuildingPart& p : b.parts) parts.push_back({{"height_m", p.top_m}, {"polygon", ring(p.polygon)}});
+    features.push_back({{"type", "Feature"},
+                        {"geometry", {{"type", "Polygon"}, {"coordinates", ring(b.footprint)}}},
+                        {"properties", {{"id", b.id}, {"height_m", b.height_m}, {"lod", b.IsLod2() ? 2 : 1}, {"roof_parts", parts}}}});
+  }
+  fs::create_directories(path.parent_path());
+  ASSERT_TRUE(WriteJsonFile(path, OrderedJson{{"type", "FeatureCollection"}, {"features", features}}).ok());
+}
+
+Eigen::Matrix3d RigRotation(const Eigen::Vector2d& heading) {
+  Eigen::Matrix3d r;  // rig: z forward, x right, y down
+  r.col(0) = Eigen::Vector3d(heading.y(), -heading.x(), 0);
+  r.col(1) = Eigen::Vector3d(0, 0, -1);
+  r.col(2) = Eigen::Vector3d(heading.x(), heading.y(), 0);
+  return r;
+}
+
+// A 100 m city (one junction) scanned along its route with a coarser lidar
+// than the default capture (0.6 deg, 60 m), so the test takes seconds.
+// Buildings are capped at 12 m: without panoramas, heights come from the wall
+// tops the lidar sees (its +15 deg beams reach 12 m from 35 m away).
+synth::City SmallCity(bool with_buildings) {
+  synth::CityOptions co;
+  co.seed = 3;
+  co.size_m = 100;
+  co.origin = kOrigin;
+  synth::City city = synth::GenerateCity(co);
+  if (!with_buildings) {
+    city.buildings.clear();
+    city.signs.clear();
+  }
+  for (synth::Building& b : city.buildings) {
+    b.height_m = 0;
+    for (size_t k = 0; k < b.parts.size(); ++k) {
+      // Keep distinct levels distinct (LOD2): the lower ones 3 m below.
+      synth::BuildingPart& p = b.parts[k];
+      p.top_m = p.top_m < b.parts[0].top_m - 1 ? 8.0 : 11.0 + 0.5 * (b.id % 3);
+      b.height_m = std::max(b.height_m, p.top_m);
+    }
+  }
+  return city;
+}
+
+LidarMap SimulateLidar(const synth::City& city) {
+  const synth::Scene scene(city);
+  auto appearance = synth::Appearance::Create(scene, "");
+  EXPECT_TRUE(appearance.ok()) << appearance.status();
+  synth::LidarOptions lo;
+  lo.azimuth_resolution_deg = 0.6;
+  lo.max_range_m = 60;
+  const double speed_mps = 5.0;
+  auto world_from_rig = [&](double t) {
+    Eigen::Vector2d p, h;
+    city.route.Sample(t * speed_mps, &p, &h);
+    return Rigid3d(Eigen::Quaterniond(RigRotation(h.normalized())), Eigen::Vector3d(p.x(), p.y(), 2.5));
+  };
+  PointCloud all;
+  EXPECT_TRUE(synth::SimulateLidar(scene, **appearance, lo, world_from_rig, city.route.LengthM() / speed_mps, 7,
+                                   [&](int, PointCloud&& c) {
+                                     for (size_t i = 0; i < c.size(); ++i)
+                                       all.points.push_back((c.origin + c.points[i].cast<double>()).cast<float>());
+                                     return absl::OkStatus();
+                                   })
+                  .ok());
+  LidarPreprocessOptions po;
+  po.sor_neighbors = 8;
+  auto lidar = PreprocessLidarCloud(std::move(all), po, nullptr);
+  EXPECT_TRUE(lidar.ok()) << lidar.status();
+  return std::move(*lidar);
+}
+
+TEST(WhiteModels, SyntheticCityMatchesGroundTruth) {
+  const synth::City city = SmallCity(true);
+  ASSERT_GE(city.buildings.size(), 4u);
+  const LidarMap lidar = SimulateLidar(city);
+  ProductInputs inputs;  // no panoramas: the capped buildings' tops are in the lidar
+  auto result = BuildWhiteModels(lidar, inputs, WhiteModelOptions());
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->summary["buildings"].get<int>(), static_cast<int>(result->full.buildings.size()));
+  EXPECT_TRUE(result->summary["seconds"].contains("total"));
+
+  TempDir dir("city");
+  const fs::path map_dir = dir.path() / "map";
+  WriteManifest(map_dir);
+  const EnuFrame frame(kOrigin);
+  ASSERT_TRUE(WriteWhiteModels(*result, frame, map_dir / "whitemodel").ok());
+  WriteGroundTruth(city, dir.path() / "gt" / "buildings.geojson");
+  auto report = EvaluateWhiteModels(map_dir, dir.path() / "gt");
+  ASSERT_TRUE(report.ok()) << report.status();
+  SCOPED_TRACE(report->dump(1));
+  std::printf("small city: %d gt, %d found, IoU median %.3f p10 %.3f, height err median %.3f m, vertex ratio %.3f, %d LOD2\n",
+              (*report)["buildings_gt"].get<int>(), (*report)["buildings_found"].get<int>(),
+              (*report)["footprint_iou_median"].get<double>(), (*report)["footprint_iou_p10"].get<double>(),
+              (*report)["height_err_median_m"].get<double>(), (*report)["vertex_reduction_ratio"].get<double>(),
+              result->summary["buildings_lod2"].get<int>());
+  const int gt = (*report)["buildings_gt"].get<int>();
+  EXPECT_EQ(gt, static_cast<int>(city.buildings.size()));
+  // The route runs along one street: buildings are seen from one or two
+  // sides, notches facing away are never seen (the default city: IoU median
+  // 0.85). Every building must still be found, its footprint mostly right.
+  EXPECT_EQ((*report)["buildings_found"].get<int>(), gt);
+  EXPECT_GE((*report)["footprint_iou_median"].get<double>(), 0.8);
+  // Wall tops seen by the lidar: centimetres (range noise 2 cm, 5 cm voxels).
+  EXPECT_LE((*report)["height_err_median_m"].get<double>(), 0.3);
+  EXPECT_LE((*report)["vertex_reduction_ratio"].get<double>(), 1.0);
+  EXPECT_GT((*report)["vertex_reduction_ratio"].get<double>(), 0.0);
+
+  // Files: both levels in all three formats.
+  for (const char* level : {"full", "simplified"}) {
+    for (const char* ext : {".city.json", ".glb", ".geojson"})
+      EXPECT_TRUE(fs::exists(map_dir / "whitemodel" / (std::string(level) + ext))) << level << ext;
+  }
+  // CityJSON 1.1 structure.
+  auto city_json = ReadJsonFile(map_dir / "whitemodel" / "full.city.json");
+  ASSERT_TRUE(city_json.ok());
+  EXPECT_EQ((*city_json)["type"], "CityJSON");
+  EXPECT_EQ((*city_json)["version"], "1.1");
+  ASSERT_TRUE((*city_json)["transform"].contains("scale"));
+  ASSERT_TRUE((*city_json)["vertices"].is_array());
+  ASSERT_FALSE((*city_json)["vertices"].empty());
+  EXPECT_TRUE((*city_json)["vertices"][0][0].is_number_integer());
+  int buildings = 0;
+  for (const auto& [id, o] : (*city_json)["CityObjects"].items()) {
+    if (o["type"] == "Building") {
+      ++buildings;
+      EXPECT_TRUE(o["attributes"].contains("measuredHeight")) << id;
+      for (const Json& g : o["geometry"]) {
+        EXPECT_EQ(g["type"], "Solid");
+        EXPECT_EQ(g["lod"], "1");
+      }
+    } else {
+      EXPECT_EQ(o["type"], "BuildingPart") << id;
+      EXPECT_EQ(o["geometry"][0]["lod"], "2");
+    }
+  }
+  EXPECT_EQ(buildings, static_cast<int>(result->full.buildings.size()));
+  EXPECT_EQ((*city_json)["metadata"]["+enuOrigin"]["lat"].get<double>(), kOrigin.lat_deg);
+  // glTF 2.0 binary header.
+  std::ifstream glb(map_dir / "whitemodel" / "full.glb", std::ios::binary);
+  char magic[4];
+  uint32_t version = 0;
+  glb.read(magic, 4);
+  glb.read(reinterpret_cast<char*>(&version), 4);
+  EXPECT_EQ(std::string(magic, 4), "glTF");
+  EXPECT_EQ(version, 2u);
+  // GeoJSON reads back to the same footprints (through WGS84: < 1 mm).
+  auto back = ReadWhiteModelGeoJson(map_dir / "whitemodel" / "full.geojson", frame);
+  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_EQ(back->buildings.size(), result->full.buildings.size());
+  for (size_t i = 0; i < back->buildings.size(); ++i) {
+    EXPECT_NEAR(back->buildings[i].height_m, result->full.buildings[i].height_m, 1e-9);
+    EXPECT_NEAR(internal::PolygonIoU(back->buildings[i].footprint, result->full.buildings[i].footprint), 1.0, 1e-4);
+  }
+  EXPECT_EQ(back->NumVertices(), result->full.NumVertices());
+}
+
+TEST(WhiteModels, SceneWithoutBuildingsGivesNoModels) {
+  // Trees, lamp poles and parked cars along the street are not buildings.
+  const synth::City city = SmallCity(false);
+  ASSERT_TRUE(city.buildings.empty());
+  ASSERT_FALSE(city.trees.empty() && city.poles.empty());
+  const LidarMap lidar = SimulateLidar(city);
+  auto result = BuildWhiteModels(lidar, ProductInputs(), WhiteModelOptions());
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(result->full.buildings.empty());
+  EXPECT_TRUE(result->simplified.buildings.empty());
+  EXPECT_EQ(result->summary["buildings"].get<int>(), 0);
+  TempDir dir("empty");
+  ASSERT_TRUE(WriteWhiteModels(*result, EnuFrame(kOrigin), dir.path()).ok());
+  auto back = ReadWhiteModelGeoJson(dir.path() / "simplified.geojson", EnuFrame(kOrigin));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(back->buildings.empty());
+}
+
+TEST(WhiteModels, CloudWithoutGroundGivesNoModelsAndAWarning) {
+  // A wall in the air: no ground, so no base to measure heights from.
+  PointCloud cloud;
+  for (double x = 0; x < 20; x += 0.05)
+    for (double z = 5; z < 15; z += 0.05) cloud.points.emplace_back(x, 0.0, z);
+  auto lidar = PreprocessLidarCloud(std::move(cloud), LidarPreprocessOptions(), nullptr);
+  ASSERT_TRUE(lidar.ok()) << lidar.status();
+  ASSERT_EQ(lidar->num_ground(), 0u);
+  auto result = BuildWhiteModels(*lidar, ProductInputs(), WhiteModelOptions());
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(result->full.buildings.empty());
+  ASSERT_EQ(result->summary["warnings"].size(), 1u);
+  EXPECT_THAT(result->summary["warnings"][0].get<std::string>(), HasSubstr("no ground"));
+}
+
+TEST(WhiteModels, OptionsNameTheBadField) {
+  WhiteModelOptions o;
+  o.simplified_tolerance_m = 0;
+  EXPECT_THAT(o.Validate(), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("simplified_tolerance_m")));
+  o = WhiteModelOptions();
+  o.full_tolerance_m = 2 * o.simplified_tolerance_m;
+  EXPECT_THAT(o.Validate(), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("full_tolerance_m")));
+  o = WhiteModelOptions();
+  o.grid_cell_m = -1;
+  PointCloud cloud;
+  cloud.points.emplace_back(0, 0, 0);
+  auto lidar = PreprocessLidarCloud(std::move(cloud), LidarPreprocessOptions(), nullptr);
+  ASSERT_TRUE(lidar.ok());
+  EXPECT_THAT(BuildWhiteModels(*lidar, ProductInputs(), o).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("grid_cell_m")));
+}
+
+// Eval figures on hand-made models: one exact, one shifted, one missing.
+TEST(WhiteModelEval, FiguresOnHandMadeModels) {
+  TempDir dir("eval");
+  const fs::path map_dir = dir.path() / "map";
+  WriteManifest(map_dir);
+  synth::City city;
+  city.options.origin = kOrigin;
+  auto square = [](double x0, double y0, double s) {
+    return std::vector<Eigen::Vector2d>{{x0, y0}, {x0 + s, y0}, {x0 + s, y0 + s}, {x0, y0 + s}};
+  };
+  for (int k = 0; k < 3; ++k) {
+    synth::Building b;
+    b.id = k;
+    b.footprint = square(40.0 * k, 0, 20);
+    b.parts = {{b.footprint, 10.0 + k}};
+    b.height_m = 10.0 + k;
+    city.buildings.push_back(b);
+  }
+  WriteGroundTruth(city, dir.path() / "gt" / "buildings.geojson");
+  WhiteModelResult r;
+  BuildingModel exact;
+  exact.id = 0;
+  exact.footprint = square(0, 0, 20);
+  exact.height_m = 10.2;  // 0.2 m too high
+  exact.parts = {{exact.footprint, exact.height_m}};
+  BuildingModel shifted = exact;
+  shifted.id = 1;
+  shifted.footprint = square(42, 0, 20);  // 2 m east: IoU = 18*20 / (2*400 - 360) = 0.818
+  shifted.height_m = 11.0;
+  shifted.parts = {{shifted.footprint, shifted.height_m}};
+  r.full.buildings = {exact, shifted};
+  r.simplified = r.full;
+  r.simplified.tolerance_m = 1.0;
+  ASSERT_TRUE(WriteWhiteModels(r, EnuFrame(kOrigin), map_dir / "whitemodel").ok());
+  auto report = EvaluateWhiteModels(map_dir, dir.path() / "gt" / "buildings.geojson");
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ((*report)["buildings_gt"].get<int>(), 3);
+  EXPECT_EQ((*report)["buildings_found"].get<int>(), 2);
+  // IoUs {1, 0.818, 0}: median 0.818, p10 (interpolated) 0.2 * 0.818.
+  EXPECT_NEAR((*report)["footprint_iou_median"].get<double>(), 360.0 / 440.0, 1e-4);
+  EXPECT_NEAR((*report)["footprint_iou_p10"].get<double>(), 0.2 * 360.0 / 440.0, 1e-4);
+  EXPECT_NEAR((*report)["height_err_median_m"].get<double>(), 0.1, 1e-6);  // median of {0.2, 0}
+  EXPECT_NEAR((*report)["vertex_reduction_ratio"].get<double>(), 1.0, 1e-9);
+  EXPECT_EQ((*report)["observed"]["buildings_gt"].get<int>(), 3);  // no views.json: all observed
+}
+
+TEST(WhiteModelEval, BadFilesAreNamed) {
+  TempDir dir("bad");
+  const fs::path map_dir = dir.path() / "map";
+  WriteManifest(map_dir);
+  WhiteModelResult r;
+  ASSERT_TRUE(WriteWhiteModels(r, EnuFrame(kOrigin), map_dir / "whitemodel").ok());
+  const fs::path gt = dir.path() / "buildings.geojson";
+  {
+    std::ofstream f(gt);
+    f << "{\"type\": \"FeatureCollection\", \"features\": [{\"type\": \"Feature\", \"geometry\"";  // truncated
+  }
+  EXPECT_THAT(EvaluateWhiteModels(map_dir, gt).status(), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(gt.string())));
+  {
+    std::ofstream f(gt);
+    f << R"({"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": {"type": "Polygon",
+          "coordinates": [[[114.0, 22.5], [114.001, 22.5], [114.001, 22.501], [114.0, 22.5]]]}, "properties": {}}]})";
+  }
+  EXPECT_THAT(EvaluateWhiteModels(map_dir, gt).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("features[0].properties: missing field 'height_m'")));
+  EXPECT_THAT(EvaluateWhiteModels(map_dir, dir.path() / "nothing.geojson").status(),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("nothing.geojson")));
+  EXPECT_FALSE(EvaluateWhiteModels(dir.path() / "no_map", gt).ok());
+}
+
+TEST(WhiteModelGeometry, RectilinearizeSnapsANoisyL) {
+  // An L with 0.1 m noise on its vertices and a slightly slanted edge.
+  const internal::Polygon2 noisy{{0, 0}, {20.1, 0.05}, {20, 10.1}, {10.05, 9.9}, {9.9, 20}, {0.1, 20.05}};
+  const internal::Polygon2 snapped = internal::Rectilinearize(noisy, 15.0);
+  ASSERT_EQ(snapped.size(), 6u);
+  EXPECT_FALSE(internal::AxisEdges(snapped).empty());
+  const internal::Polygon2 truth{{0, 0}, {20, 0}, {20, 10}, {10, 10}, {10, 20}, {0, 20}};
+  EXPECT_GT(internal::PolygonIoU(snapped, truth), 0.98);
+  // Rectangles of the L: 3 grid cells, merged into 2 when heights agree.
+  std::vector<internal::Rect> pieces = internal::RectilinearPieces(truth);
+  ASSERT_EQ(pieces.size(), 3u);
+  std::vector<double> heights{10, 10, 10}, areas;
+  for (const internal::Rect& p : pieces) areas.push_back((p.u1 - p.u0) * (p.v1 - p.v0));
+  internal::MergePieces(&pieces, &heights, &areas, 1.0);
+  EXPECT_EQ(pieces.size(), 2u);
+}
+
+TEST(WhiteModelGeometry, SimplifyDropsJogsWithinTheTolerance) {
+  // A rectangle with a 0.4 m deep, 3 m wide jog: gone at 1 m, kept at 0.2 m.
+  const internal::Polygon2 jog{{0, 0}, {10, 0}, {10, 4}, {10.4, 4}, {10.4, 7}, {10, 7}, {10, 12}, {0, 12}};
+  EXPECT_EQ(internal::Simplify(jog, 1.0).size(), 4u);
+  EXPECT_EQ(internal::Simplify(jog, 0.2).size(), 8u);
+  EXPECT_NEAR(internal::PolygonIoU({{0, 0}, {2, 0}, {2, 2}, {0, 2}}, {{1, 0}, {3, 0}, {3, 2}, {1, 2}}), 1.0 / 3.0, 1e-9);
+}
+
+}  // namespace
+}  // namespace armap::mapping
