@@ -17,6 +17,8 @@ PACKAGES=(
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # C# SDK (mono's mcs, C# 7.2) and its NUnit 2.6 tests
+  mono-mcs mono-runtime nunit-console libnunit-cil-dev
   # mapping peers and OCR
   colmap tesseract-ocr tesseract-ocr-chi-sim libtesseract-dev libleptonica-dev
   # fonts for shop signs (CJK + Latin)
