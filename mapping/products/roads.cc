@@ -484,6 +484,7 @@ absl::StatusOr<RoadNetwork> BuildRoadNetworkFromGround(const PointCloud& ground,
   const auto t_total = Clock::now();
   OrderedJson summary;
   summary["ground_points"] = ground.size();
+  summary["cell_size_m"] = options.cell_size_m;
   summary["warnings"] = Json::array();
   OrderedJson seconds;
   if (ground.empty()) return EmptyNetwork("the lidar map has no ground points: no pedestrian network", summary);
@@ -496,6 +497,7 @@ absl::StatusOr<RoadNetwork> BuildRoadNetworkFromGround(const PointCloud& ground,
   Rasters raster = Rasterise(ground, options.cell_size_m);
   const Grid& grid = raster.grid;
   const double cell2 = grid.cell_m * grid.cell_m;
+  summary["raster"] = {{"min_x_m", grid.min_xy.x()}, {"min_y_m", grid.min_xy.y()}, {"rows", grid.rows}, {"cols", grid.cols}};
   cv::Mat known = raster.count > 0;  // 0/255
   seconds["raster"] = SecondsSince(t0);
 
@@ -617,11 +619,16 @@ absl::StatusOr<RoadNetwork> BuildRoadNetworkFromGround(const PointCloud& ground,
   // sidewalk paving (averaged over ~1 m: single cells are noisy), outside
   // buildings, connected to the kerb.
   t0 = Clock::now();
-  cv::Mat known_f, relative_sum, known_sum;
+  // The mean leaves the carriageway out: asphalt would dim the sidewalk's
+  // first half metre beside the kerb.
+  cv::Mat known_f, relative_sum, known_sum, off_road_f, relative_off_road;
   known.convertTo(known_f, CV_32F, 1.0 / 255);
+  cv::Mat off_road = known & not_carriageway;
+  off_road.convertTo(off_road_f, CV_32F, 1.0 / 255);
+  cv::multiply(relative, off_road_f, relative_off_road);
   const cv::Size window(2 * grid.Cells(0.5) + 1, 2 * grid.Cells(0.5) + 1);
-  cv::boxFilter(relative, relative_sum, CV_32F, window, cv::Point(-1, -1), false);
-  cv::boxFilter(known_f, known_sum, CV_32F, window, cv::Point(-1, -1), false);
+  cv::boxFilter(relative_off_road, relative_sum, CV_32F, window, cv::Point(-1, -1), false);
+  cv::boxFilter(off_road_f, known_sum, CV_32F, window, cv::Point(-1, -1), false);
   cv::Mat walk = cv::Mat::zeros(grid.rows, grid.cols, CV_8U);
   for (int r = 0; r < grid.rows; ++r) {
     for (int c = 0; c < grid.cols; ++c) {
@@ -668,6 +675,8 @@ absl::StatusOr<RoadNetwork> BuildRoadNetworkFromGround(const PointCloud& ground,
   cv::Mat blurred;
   cv::GaussianBlur(walk, blurred, cv::Size(0, 0), 0.5 / grid.cell_m);
   walk = blurred >= 128;
+  WriteDebug(options, "roads_walkable", walk);
+  WriteDebug(options, "roads_carriageway", carriageway);
   double walk_cells = cv::countNonZero(walk);
   summary["walkable_area_m2"] = walk_cells * cell2;
   summary["carriageway_area_m2"] = cv::countNonZero(carriageway) * cell2;
@@ -892,7 +901,40 @@ absl::StatusOr<RoadNetwork> BuildRoadNetworkFromGround(const PointCloud& ground,
   MergeDegreeTwo(&graph, {});
   seconds["crossings"] = SecondsSince(t0);
 
-  // 8. Small components go; output with heights, widths, simplification.
+  // 8. Thinning leaves the centreline up to ~1.5 cells off the middle (the
+  // two sub-iterations peel opposite sides unevenly): each inner vertex of a
+  // sidewalk moves across its edge to the ridge of the distance transform.
+  auto distance_at = [&](const Vec2& p) {
+    const cv::Point2f q = grid.Pixel(p);
+    const int c0 = static_cast<int>(std::floor(q.x)), r0 = static_cast<int>(std::floor(q.y));
+    if (r0 < 0 || c0 < 0 || r0 + 1 >= grid.rows || c0 + 1 >= grid.cols) return 0.0;
+    const double fx = q.x - c0, fy = q.y - r0;
+    const double v = (1 - fx) * (1 - fy) * walk_dist_px.at<float>(r0, c0) + fx * (1 - fy) * walk_dist_px.at<float>(r0, c0 + 1) +
+                     (1 - fx) * fy * walk_dist_px.at<float>(r0 + 1, c0) + fx * fy * walk_dist_px.at<float>(r0 + 1, c0 + 1);
+    return v * grid.cell_m;
+  };
+  for (RawEdge& e : graph.edges) {
+    if (!e.alive || e.kind != "sidewalk" || e.line.size() < 5) continue;
+    std::vector<Vec2> centred = e.line;
+    const int n = static_cast<int>(e.line.size());
+    for (int k = 2; k + 2 < n; ++k) {
+      const Vec2 along = e.line[std::min(n - 1, k + 3)] - e.line[std::max(0, k - 3)];
+      if (along.norm() < 1e-9) continue;
+      const Vec2 normal(-along.y() / along.norm(), along.x() / along.norm());
+      double best = distance_at(e.line[k]), best_s = 0;
+      for (double s = -1.0; s <= 1.0; s += 0.05) {
+        const double d = distance_at(e.line[k] + s * normal);
+        if (d > best + 1e-6) {
+          best = d;
+          best_s = s;
+        }
+      }
+      centred[k] = e.line[k] + best_s * normal;
+    }
+    e.line = centred;
+  }
+
+  // 9. Small components go; output with heights, widths, simplification.
   t0 = Clock::now();
   {
     // Union-find over alive edges.
@@ -930,6 +972,9 @@ absl::StatusOr<RoadNetwork> BuildRoadNetworkFromGround(const PointCloud& ground,
     if (grid.Index(p, &r, &c) && count_sum.at<float>(r, c) > 0) return Vec3(p.x(), p.y(), height_sum.at<float>(r, c) / count_sum.at<float>(r, c));
     return Vec3(p.x(), p.y(), default_z);
   };
+  for (RawEdge& e : graph.edges) {
+    if (e.alive && LineLength(e.line) < 0.05) e.alive = false;  // readers require length_m > 0
+  }
   RoadNetwork network;
   std::vector<int> degree = graph.Degrees();
   std::vector<int> new_id(graph.nodes.size(), -1);
@@ -969,7 +1014,7 @@ absl::StatusOr<RoadNetwork> BuildRoadNetworkFromGround(const PointCloud& ground,
     network.edges.push_back(std::move(out));
   }
 
-  // 9. Coverage: the ground the lidar saw, gaps between scan lines closed.
+  // 10. Coverage: the ground the lidar saw, gaps between scan lines closed.
   cv::Mat coverage;
   cv::morphologyEx(known, coverage, cv::MORPH_CLOSE, Disk(grid.Cells(1.0)));
   coverage = DropSmallComponents(coverage, static_cast<int>(25.0 / cell2));

@@ -164,6 +164,7 @@ OrderedJson Figures(const std::vector<Line>& ours, const std::vector<Vec2>& our_
   }
   double our_length = 0, matched = 0, offset_sum = 0;
   std::vector<double> width_errors;
+  std::map<std::string, std::pair<double, double>> offset_by_kind;  // sum, samples
   for (const Line& l : ours) {
     for (size_t k = 1; k < l.points.size(); ++k) our_length += (l.points[k] - l.points[k - 1]).norm();
     for (const Vec2& p : Samples(l.points, kStepM)) {
@@ -172,6 +173,8 @@ OrderedJson Figures(const std::vector<Line>& ours, const std::vector<Vec2>& our_
       if (d > kMatchRadiusM) continue;
       matched += 1;
       offset_sum += d;
+      offset_by_kind[l.kind].first += d;
+      offset_by_kind[l.kind].second += 1;
       if (l.kind == "sidewalk" && gt[tag].kind == "sidewalk" && gt[tag].width_m > 0) width_errors.push_back(l.width_m - gt[tag].width_m);
     }
   }
@@ -214,6 +217,7 @@ OrderedJson Figures(const std::vector<Line>& ours, const std::vector<Vec2>& our_
   out["network_length_m"] = our_length;
   out["gt_length_m"] = gt_length;
   for (const auto& [kind, v] : by_kind) out["length_recall_by_kind"][kind] = ratio(v.first, v.second);
+  for (const auto& [kind, v] : offset_by_kind) out["mean_offset_by_kind_m"][kind] = ratio(v.first, v.second);
   out["junctions_gt"] = gt_junctions.size();
   out["junctions_found"] = junctions_found;
   if (!width_errors.empty()) {
