@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 namespace armap::features::internal {
@@ -76,6 +77,84 @@ __attribute__((target("avx2,fma"))) void DotTileAvx2(const float* q, int nq, con
   }
 }
 
+// VNNI kernel. The train block is repacked into panels of 16 columns, each
+// k-quad of a column a 32-bit lane (16 lanes = one zmm per k-quad), bytes
+// shifted to int8 by -128. 4 query rows x 2 panels = 8 accumulators; a
+// query's k-quad is broadcast as one 32-bit word.
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void DotTileVnni(const uint8_t* q, int nq, const uint8_t* t,
+                                                                         int nt, int dim, float* out) {
+  const int quads = (dim + 3) / 4;
+  const int num_panels = (nt + 15) / 16;
+  thread_local std::vector<int8_t> panels;
+  thread_local std::vector<uint8_t> qpad;
+  thread_local std::vector<int32_t> qsum;
+  // Padding: t pads as -128 (byte 0 shifted), q pads as 0, so pads add 0.
+  panels.assign(static_cast<size_t>(num_panels + 1) * quads * 64, 0);
+  for (int j = 0; j < nt; ++j) {
+    const uint8_t* row = t + static_cast<long>(j) * dim;
+    int8_t* dst = panels.data() + static_cast<size_t>(j / 16) * quads * 64 + (j % 16) * 4;
+    for (int k = 0; k < dim; ++k) dst[(k / 4) * 64 + (k % 4)] = static_cast<int8_t>(static_cast<int>(row[k]) - 128);
+  }
+  const int qstride = quads * 4;
+  qpad.assign(static_cast<size_t>(nq) * qstride, 0);
+  qsum.assign(nq, 0);
+  for (int i = 0; i < nq; ++i) {
+    int32_t sum = 0;
+    for (int k = 0; k < dim; ++k) {
+      qpad[static_cast<size_t>(i) * qstride + k] = q[static_cast<long>(i) * dim + k];
+      sum += q[static_cast<long>(i) * dim + k];
+    }
+    qsum[i] = 128 * sum;
+  }
+  for (int p = 0; p < num_panels; p += 2) {
+    const int j = p * 16;
+    const int cols = std::min(32, nt - j);
+    const int8_t* panel0 = panels.data() + static_cast<size_t>(p) * quads * 64;
+    const int8_t* panel1 = panel0 + static_cast<size_t>(quads) * 64;  // a zero panel past the end is allocated
+    for (int i = 0; i < nq; i += 4) {
+      const int rows = std::min(4, nq - i);
+      const int32_t* qa[4];
+      for (int a = 0; a < 4; ++a) {
+        qa[a] = reinterpret_cast<const int32_t*>(qpad.data() + static_cast<size_t>(i + std::min(a, rows - 1)) * qstride);
+      }
+      __m512i acc[4][2];
+      for (auto& r : acc) r[0] = r[1] = _mm512_setzero_si512();
+      for (int k = 0; k < quads; ++k) {
+        const __m512i t0 = _mm512_loadu_si512(panel0 + static_cast<size_t>(k) * 64);
+        const __m512i t1 = _mm512_loadu_si512(panel1 + static_cast<size_t>(k) * 64);
+        for (int a = 0; a < 4; ++a) {
+          int32_t word;
+          std::memcpy(&word, qa[a] + k, sizeof(word));
+          const __m512i b = _mm512_set1_epi32(word);
+          acc[a][0] = _mm512_dpbusd_epi32(acc[a][0], b, t0);
+          acc[a][1] = _mm512_dpbusd_epi32(acc[a][1], b, t1);
+        }
+      }
+      for (int a = 0; a < rows; ++a) {
+        const __m512i bias = _mm512_set1_epi32(qsum[i + a]);
+        const __m512 d0 = _mm512_cvtepi32_ps(_mm512_add_epi32(acc[a][0], bias));
+        const __m512 d1 = _mm512_cvtepi32_ps(_mm512_add_epi32(acc[a][1], bias));
+        float* o = out + static_cast<long>(i + a) * nt + j;
+        if (cols == 32) {
+          _mm512_storeu_ps(o, d0);
+          _mm512_storeu_ps(o + 16, d1);
+        } else {
+          const __mmask16 m0 = cols >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << cols) - 1);
+          const __mmask16 m1 = cols > 16 ? __mmask16((1u << (cols - 16)) - 1) : __mmask16(0);
+          _mm512_mask_storeu_ps(o, m0, d0);
+          _mm512_mask_storeu_ps(o + 16, m1, d1);
+        }
+      }
+    }
+  }
+}
+
+bool CpuHasVnni() {
+  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vnni");
+  return has;
+}
+
 bool CpuHasAvx2Fma() {
   static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   return has;
@@ -88,6 +167,17 @@ void DotTileReference(const float* q, int nq, const float* t, int nt, int dim, f
 }
 
 bool DotTileUsesAvx2() { return CpuHasAvx2Fma(); }
+
+bool DotTileUsesVnni() { return CpuHasVnni(); }
+
+void DotTileU8(const uint8_t* q, int nq, const uint8_t* t, int nt, int dim, float* out) {
+  if (CpuHasVnni()) {
+    DotTileVnni(q, nq, t, nt, dim, out);
+    return;
+  }
+  std::vector<float> qf(q, q + static_cast<size_t>(nq) * dim), tf(t, t + static_cast<size_t>(nt) * dim);
+  DotTile(qf.data(), nq, tf.data(), nt, dim, out);
+}
 
 void DotTile(const float* q, int nq, const float* t, int nt, int dim, float* out) {
   if (CpuHasAvx2Fma()) {

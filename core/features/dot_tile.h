@@ -5,6 +5,8 @@
 // kernel choice never changes a match.
 #pragma once
 
+#include <cstdint>
+
 namespace armap::features::internal {
 
 void DotTile(const float* q, int nq, const float* t, int nt, int dim, float* out);
@@ -14,5 +16,15 @@ void DotTileReference(const float* q, int nq, const float* t, int nt, int dim, f
 
 // True when DotTile uses the AVX2 kernel on this machine.
 bool DotTileUsesAvx2();
+
+// The same product straight from uint8 rows (q: nq x dim, t: nt x dim, row
+// strides = dim), as exact integer-valued floats. With AVX-512 VNNI it runs
+// 64 byte multiply-adds per instruction (vpdpbusd, u8 x s8: t is shifted by
+// -128 and q.t = q.(t - 128) + 128 sum(q), exact in int32); without, it
+// converts to float and calls DotTile. Same results either way.
+void DotTileU8(const uint8_t* q, int nq, const uint8_t* t, int nt, int dim, float* out);
+
+// True when DotTileU8 uses the AVX-512 VNNI kernel on this machine.
+bool DotTileUsesVnni();
 
 }  // namespace armap::features::internal

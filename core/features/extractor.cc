@@ -19,9 +19,6 @@ namespace {
 constexpr int kSiftDim = 128;
 constexpr double kSiftSigma = 1.6;  // OpenCV's (and Lowe's) base scale
 constexpr float kTwoPi = 6.28318530717958647692f;
-// cv::KeyPoint::octave as OpenCV SIFT packs it: octave in the low byte (two's
-// complement, 255 = -1), layer in the next.
-constexpr int kOctaveMinusOneLayerOne = 255 | (1 << 8);
 
 // OpenCV SIFT (4.6, no "precise upscale") doubles the image with
 // half-pixel-centred bilinear resampling, so doubled-image coordinate u is
@@ -63,42 +60,37 @@ class SiftExtractor final : public FeatureExtractor {
       if (mask != nullptr) cv_mask = cv::Mat(image.height, image.width, CV_8UC1, const_cast<uint8_t*>(mask));
 
       // A detector per call keeps Extract() thread-safe (creation is cheap).
-      cv::Ptr<cv::SIFT> sift = cv::SIFT::create(/*nfeatures=*/0, options_.octave_layers, options_.contrast_threshold,
+      // One pass builds the scale space once. OpenCV's nfeatures cut
+      // (retainBest) keeps every keypoint whose response reaches the
+      // max_features-th, a set that does not depend on thread schedule; the
+      // total order below then picks exactly max_features of them, so the
+      // result equals detecting all, sorting, and describing the strongest
+      // (descriptors depend only on the keypoint and the shared pyramid).
+      // OpenCV applies the mask after that cut, so with a mask nothing is
+      // cut early (the mask must not leave fewer than max_features).
+      const int opencv_cut = mask != nullptr ? 0 : options_.max_features;
+      cv::Ptr<cv::SIFT> sift = cv::SIFT::create(opencv_cut, options_.octave_layers, options_.contrast_threshold,
                                                 options_.edge_threshold, kSiftSigma);
       std::vector<cv::KeyPoint> cv_keypoints;
-      sift->detect(gray, cv_keypoints, cv_mask);
-      // OpenCV's own nfeatures cut (retainBest) keeps ties beyond the limit
-      // and its input order depends on threads: select here instead.
-      std::sort(cv_keypoints.begin(), cv_keypoints.end(), StrongerFirst);
-      if (cv_keypoints.size() > static_cast<size_t>(options_.max_features)) {
-        cv_keypoints.resize(static_cast<size_t>(options_.max_features));
-      }
+      cv::Mat cv_descriptors;
+      sift->detectAndCompute(gray, cv_mask, cv_keypoints, cv_descriptors);
       FeatureSet out;
       out.dim = kSiftDim;
       if (cv_keypoints.empty()) return out;
-
-      const size_t num_selected = cv_keypoints.size();
-      // compute() builds its pyramid from the lowest octave among the given
-      // keypoints: without one from the upsampled octave -1 it skips the
-      // upsampling, and every descriptor would then depend on which other
-      // keypoints were kept. A sentinel at octave -1 (dropped below) pins
-      // the pyramid to the one detect() used, so descriptors equal OpenCV's
-      // one-pass detectAndCompute() whatever the selection.
-      cv_keypoints.emplace_back(cv::Point2f(0.5f * gray.cols, 0.5f * gray.rows), /*size=*/2.0f * kSiftSigma,
-                                /*angle=*/0.0f, /*response=*/0.0f, /*octave=*/kOctaveMinusOneLayerOne);
-      cv::Mat cv_descriptors;
-      sift->compute(gray, cv_keypoints, cv_descriptors);
-      if (cv_keypoints.size() != num_selected + 1 || cv_descriptors.rows != static_cast<int>(num_selected) + 1 ||
-          cv_descriptors.cols != kSiftDim || cv_descriptors.type() != CV_32F) {
+      if (cv_descriptors.rows != static_cast<int>(cv_keypoints.size()) || cv_descriptors.cols != kSiftDim ||
+          cv_descriptors.type() != CV_32F) {
         return absl::InternalError(absl::StrCat("OpenCV SIFT returned ", cv_descriptors.rows, "x", cv_descriptors.cols,
-                                                " descriptors for ", num_selected + 1, " keypoints"));
+                                                " descriptors for ", cv_keypoints.size(), " keypoints"));
       }
-      cv_keypoints.pop_back();
+      std::vector<int> order(cv_keypoints.size());
+      for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+      std::sort(order.begin(), order.end(), [&](int a, int b) { return StrongerFirst(cv_keypoints[a], cv_keypoints[b]); });
+      const size_t num_selected = std::min(order.size(), static_cast<size_t>(options_.max_features));
 
       out.keypoints.resize(num_selected);
       out.descriptors.resize(num_selected * kSiftDim);
       for (size_t i = 0; i < num_selected; ++i) {
-        const cv::KeyPoint& kp = cv_keypoints[i];
+        const cv::KeyPoint& kp = cv_keypoints[order[i]];
         Keypoint& k = out.keypoints[i];
         k.x = kp.pt.x - kUpsampledOctaveOffsetPx;
         k.y = kp.pt.y - kUpsampledOctaveOffsetPx;
@@ -106,7 +98,7 @@ class SiftExtractor final : public FeatureExtractor {
         float angle = kp.angle * (kTwoPi / 360.0f);
         if (angle < 0 || angle >= kTwoPi) angle -= kTwoPi * std::floor(angle / kTwoPi);
         k.orientation_rad = angle < kTwoPi ? angle : 0.0f;
-        const float* row = cv_descriptors.ptr<float>(static_cast<int>(i));
+        const float* row = cv_descriptors.ptr<float>(order[i]);
         uint8_t* dst = out.descriptors.data() + i * kSiftDim;
         if (root_) {
           SiftToRootSift(row, kSiftDim, dst);

@@ -9,6 +9,8 @@
 #include <type_traits>
 #include <vector>
 
+#include <immintrin.h>
+
 #include <Eigen/Core>
 
 #include "core/features/dot_tile.h"
@@ -49,6 +51,29 @@ template <typename Scalar>
 inline Scalar ToScalarBound(int64_t dist2) {
   return dist2 == std::numeric_limits<int64_t>::max() ? std::numeric_limits<Scalar>::infinity()
                                                       : static_cast<Scalar>(dist2);
+}
+
+// One tile row of the fast path below, 16 train columns per step with
+// AVX-512: a vector compare against both bounds skips the columns that can
+// change nothing (nearly all, once the bounds have tightened); the rest go
+// through the scalar update in column order, so results are identical.
+template <typename Update>
+__attribute__((target("avx512f"))) void ScanRowAvx512(const float* row, const float* tns, float qn2s, int tcount,
+                                                      float* second, float* tbest_bound, Update&& update) {
+  const __m512 qn2v = _mm512_set1_ps(qn2s);
+  int j = 0;
+  for (; j + 16 <= tcount; j += 16) {
+    const __m512 d = _mm512_fnmadd_ps(_mm512_set1_ps(2.0f), _mm512_loadu_ps(row + j), _mm512_add_ps(qn2v, _mm512_loadu_ps(tns + j)));
+    const __mmask16 hit = _mm512_cmp_ps_mask(d, _mm512_set1_ps(*second), _CMP_LE_OQ) |
+                          _mm512_cmp_ps_mask(d, _mm512_loadu_ps(tbest_bound + j), _CMP_LE_OQ);
+    for (unsigned m = hit; m != 0; m &= m - 1) update(j + __builtin_ctz(m));
+  }
+  for (; j < tcount; ++j) update(j);
+}
+
+bool CpuHasAvx512f() {
+  static const bool has = __builtin_cpu_supports("avx512f");
+  return has;
 }
 
 template <typename Scalar>
@@ -95,6 +120,8 @@ void NearestNeighbors(const FeatureSet& query, const FeatureSet& train, std::vec
   const bool scalar_distances_exact =
       max_qn + max_tn < (int64_t{1} << std::numeric_limits<Scalar>::digits);
   std::vector<Scalar> tns(tn.begin(), tn.end());
+  const bool use_u8_kernel = internal::DotTileUsesVnni();
+  const bool use_avx512_scan = CpuHasAvx512f();
   std::vector<std::vector<Best2>> per_thread(std::max(1, omp_get_max_threads()));
 #pragma omp parallel
   {
@@ -113,8 +140,12 @@ void NearestNeighbors(const FeatureSet& query, const FeatureSet& train, std::vec
         const int qcount = std::min(kQueryBlock, nq - q0);
         if constexpr (std::is_same_v<Scalar, float>) {
           tile.resize(qcount, tcount);
-          internal::DotTile(q.data() + static_cast<size_t>(q0) * q.cols(), qcount,
+          if (use_u8_kernel) {
+            internal::DotTileU8(query.descriptor(q0), qcount, train.descriptor(t0), tcount, query.dim, tile.data());
+          } else {
+            internal::DotTile(q.data() + static_cast<size_t>(q0) * q.cols(), qcount,
                             t.data() + static_cast<size_t>(t0) * t.cols(), tcount, static_cast<int>(q.cols()), tile.data());
+          }
         } else {
           tile.noalias() = q.middleRows(q0, qcount) * t.middleRows(t0, tcount).transpose();
         }
@@ -128,7 +159,7 @@ void NearestNeighbors(const FeatureSet& query, const FeatureSet& train, std::vec
             // filters almost every candidate before the exact int64 check.
             const Scalar qn2s = static_cast<Scalar>(qn2);
             Scalar second = ToScalarBound<Scalar>(qb.second.dist2);
-            for (int j = 0; j < tcount; ++j) {
+            auto update = [&](int j) {
               const Scalar d = qn2s + tns[t0 + j] - Scalar(2) * row[j];
               if (d <= second) {
                 const int64_t d2 = static_cast<int64_t>(d);
@@ -145,7 +176,14 @@ void NearestNeighbors(const FeatureSet& query, const FeatureSet& train, std::vec
                   tbest_bound[j] = d;
                 }
               }
+            };
+            if constexpr (std::is_same_v<Scalar, float>) {
+              if (use_avx512_scan) {
+                ScanRowAvx512(row, tns.data() + t0, qn2s, tcount, &second, tbest_bound.data(), update);
+                continue;
+              }
             }
+            for (int j = 0; j < tcount; ++j) update(j);
             continue;
           }
           for (int j = 0; j < tcount; ++j) {

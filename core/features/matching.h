@@ -37,7 +37,8 @@ struct Match {
 // query index. With a single train descriptor there is no second neighbour
 // and the ratio test passes. An empty query or train set gives no matches
 // (not an error); mismatched dims or inconsistent sets give InvalidArgument.
-// 2000 x 30000 RootSIFT take ~0.25-0.5 s on 2 cores (OpenMP over tiles).
+// 2000 x 30000 RootSIFT take ~0.09 s on one core with AVX-512 VNNI, ~0.35 s
+// with AVX2 alone (OpenMP over tiles).
 [[nodiscard]] absl::StatusOr<std::vector<Match>> MatchDescriptors(const FeatureSet& query, const FeatureSet& train,
                                                                   const MatchOptions& options);
 

@@ -286,5 +286,25 @@ TEST(DotTileTest, KernelIsExactForDescriptorValuesAtEverySize) {
   }
 }
 
+TEST(DotTileTest, Uint8KernelEqualsTheFloatDefinition) {
+  // Sizes around the 4-row, 32-column blocks and a dim that is not a
+  // multiple of 4 (the k-quad padding), values at the extremes included.
+  std::mt19937 rng(12);
+  std::uniform_int_distribution<int> value(0, 255);
+  for (const auto& [nq, nt, dim] : {std::tuple{7, 45, 130}, std::tuple{4, 32, 128}, std::tuple{1, 9, 5}, std::tuple{33, 17, 128},
+                                    std::tuple{64, 1024, 128}}) {
+    std::vector<uint8_t> q(nq * dim), t(nt * dim);
+    for (uint8_t& x : q) x = static_cast<uint8_t>(value(rng));
+    for (uint8_t& x : t) x = static_cast<uint8_t>(value(rng));
+    q[0] = 255;
+    t[0] = 255;
+    t[1] = 0;
+    std::vector<float> qf(q.begin(), q.end()), tf(t.begin(), t.end()), fast(nq * nt), reference(nq * nt);
+    internal::DotTileU8(q.data(), nq, t.data(), nt, dim, fast.data());
+    internal::DotTileReference(qf.data(), nq, tf.data(), nt, dim, reference.data());
+    EXPECT_EQ(fast, reference) << nq << "x" << nt << "x" << dim << (internal::DotTileUsesVnni() ? " (vnni)" : "");
+  }
+}
+
 }  // namespace
 }  // namespace armap::features
