@@ -22,6 +22,28 @@ namespace armap::mapping {
 struct PoiOptions {
   std::string tesseract_languages = "chi_sim+eng";
   std::filesystem::path tessdata_dir;  // empty: Tesseract's default
+  // Boards are looked for in the lidar: faces standing proud of a facade by
+  // min_relief_m..max_relief_m (box signs, light boxes), between these
+  // heights above the ground, this wide.
+  double min_sign_height_m = 2.0;
+  double max_sign_height_m = 7.0;
+  double min_relief_m = 0.05;
+  double max_relief_m = 0.25;
+  double min_board_width_m = 1.2;
+  double max_board_width_m = 8.0;
+  // Panoramas that read a board: within this distance, seeing its face at
+  // most this far off its normal; the best max_views_per_sign of them
+  // (smallest foreshortened distance).
+  double max_view_distance_m = 35.0;
+  double max_view_angle_deg = 70.0;
+  int max_views_per_sign = 4;
+  // Pixel size of the fronto-parallel crop of a board read by Tesseract.
+  double rectified_resolution_m = 0.015;
+  // A POI is kept when the confidence of its name (Tesseract's confidence,
+  // weighted by the agreement of the views) reaches this.
+  double min_confidence = 0.45;
+  // When set, the rectified crops are written there (NAME_PANO.png).
+  std::filesystem::path debug_dir;
   absl::Status Validate() const;
 };
 
@@ -50,6 +72,11 @@ absl::StatusOr<PoiSet> ReadPois(const std::filesystem::path& pois_geojson, const
 
 // `armap eval pois`. Contract keys: precision, recall, name_cer_median,
 // position_err_median_m.
+// MAP's POIs are read from MAP/pois/pois.geojson (else MAP/pois.geojson or
+// MAP/products/pois[/pois].geojson); GT is gt/ or gt/pois.geojson. Also
+// reports the keys over all gt ("all_gt") and states its rules ("rules").
 absl::StatusOr<OrderedJson> EvaluatePois(const std::filesystem::path& map_dir, const std::filesystem::path& gt);
+// The figures of EvaluatePois as a markdown table.
+std::string PoiEvalMarkdown(const OrderedJson& report);
 
 }  // namespace armap::mapping

@@ -1,1 +1,816 @@
+// White models from the lidar map (plan-view wall grid, footprint per wall
+// cluster carved by the observed ground, rectilinear regularisation) with
+// heights from the wall tops, or from the panoramas' building/sky boundary
+// where the lidar's beams did not reach the top of a wall.
 #include "mapping/products/whitemodel.h"
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <Eigen/Eigenvalues>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "core/logging.h"
+#include "core/status.h"
+#include "mapping/products/whitemodel_geometry.h"
+
+namespace armap::mapping {
+
+using internal::Polygon2;
+
+absl::Status WhiteModelOptions::Validate() const {
+  auto bad = [](const char* field, double value, const char* rule) {
+    return absl::InvalidArgumentError(absl::StrCat("WhiteModelOptions::", field, " = ", value, "; must be ", rule));
+  };
+  if (!(simplified_tolerance_m > 0 && simplified_tolerance_m <= 10)) return bad("simplified_tolerance_m", simplified_tolerance_m, "in (0, 10]");
+  if (!(full_tolerance_m > 0 && full_tolerance_m <= simplified_tolerance_m))
+    return bad("full_tolerance_m", full_tolerance_m, "in (0, simplified_tolerance_m]");
+  if (!(grid_cell_m >= 0.05 && grid_cell_m <= 2)) return bad("grid_cell_m", grid_cell_m, "in [0.05, 2]");
+  if (!(min_point_height_m >= 0 && min_point_height_m <= 20)) return bad("min_point_height_m", min_point_height_m, "in [0, 20]");
+  if (!(min_wall_span_m > 0 && min_wall_span_m <= 50)) return bad("min_wall_span_m", min_wall_span_m, "in (0, 50]");
+  if (!(min_wall_continuity >= 0 && min_wall_continuity <= 1)) return bad("min_wall_continuity", min_wall_continuity, "in [0, 1]");
+  if (!(min_edge_m >= 0)) return bad("min_edge_m", min_edge_m, ">= 0");
+  if (!(min_building_extent_m > 0)) return bad("min_building_extent_m", min_building_extent_m, "> 0");
+  if (!(lod2_min_step_m > 0)) return bad("lod2_min_step_m", lod2_min_step_m, "> 0");
+  if (!(max_pano_distance_m > 0)) return bad("max_pano_distance_m", max_pano_distance_m, "> 0");
+  return absl::OkStatus();
+}
+
+int WhiteModelLevel::NumVertices() const {
+  int n = 0;
+  for (const BuildingModel& b : buildings) {
+    n += static_cast<int>(b.footprint.size());
+    for (const RoofPart& p : b.parts) n += static_cast<int>(p.polygon.size());
+  }
+  return n;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double SecondsSince(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
+  const size_t mid = v.size() / 2;
+  std::nth_element(v.begin(), v.begin() + mid, v.end());
+  return v[mid];
+}
+
+double Quantile(std::vector<double> v, double q) {
+  if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
+  const size_t k = std::min(v.size() - 1, static_cast<size_t>(q * (v.size() - 1) + 0.5));
+  std::nth_element(v.begin(), v.begin() + k, v.end());
+  return v[k];
+}
+
+// A regular plan-view grid over the map frame.
+struct Grid {
+  double x0 = 0, y0 = 0, cell = 1;
+  int nx = 0, ny = 0;
+  bool Index(double x, double y, int* ix, int* iy) const {
+    *ix = static_cast<int>(std::floor((x - x0) / cell));
+    *iy = static_cast<int>(std::floor((y - y0) / cell));
+    return *ix >= 0 && *iy >= 0 && *ix < nx && *iy < ny;
+  }
+  Eigen::Vector2d Centre(int ix, int iy) const { return {x0 + (ix + 0.5) * cell, y0 + (iy + 0.5) * cell}; }
+};
+
+// Ground height on a 1 m grid sampled from the lidar map's ground model
+// (one GroundHeightAt per cell instead of one per point).
+class GroundGrid {
+ public:
+  GroundGrid(const LidarMap& lidar, const Eigen::AlignedBox2d& box) {
+    grid_.cell = 1.0;
+    grid_.x0 = std::floor(box.min().x()) - 2;
+    grid_.y0 = std::floor(box.min().y()) - 2;
+    grid_.nx = static_cast<int>(std::ceil(box.max().x() - grid_.x0)) + 3;
+    grid_.ny = static_cast<int>(std::ceil(box.max().y() - grid_.y0)) + 3;
+    z_.assign(static_cast<size_t>(grid_.nx) * grid_.ny, std::numeric_limits<float>::quiet_NaN());
+    for (int iy = 0; iy < grid_.ny; ++iy) {
+      for (int ix = 0; ix < grid_.nx; ++ix) {
+        const Eigen::Vector2d c = grid_.Centre(ix, iy);
+        if (std::optional<double> z = lidar.GroundHeightAt(c.x(), c.y())) z_[Flat(ix, iy)] = static_cast<float>(*z);
+      }
+    }
+    // The ground model is interpolated under buildings and rises against
+    // their walls (1.4 m seen at a 6 m building): the lowest ground within
+    // 2 m is the street level at the wall's foot.
+    std::vector<float> low = z_;
+    for (int iy = 0; iy < grid_.ny; ++iy) {
+      for (int ix = 0; ix < grid_.nx; ++ix) {
+        float m = std::numeric_limits<float>::quiet_NaN();
+        for (int dy = -2; dy <= 2; ++dy)
+          for (int dx = -2; dx <= 2; ++dx) {
+            const int x = ix + dx, y = iy + dy;
+            if (x < 0 || y < 0 || x >= grid_.nx || y >= grid_.ny) continue;
+            const float z = z_[Flat(x, y)];
+            if (!std::isnan(z) && (std::isnan(m) || z < m)) m = z;
+          }
+        low[Flat(ix, iy)] = m;
+      }
+    }
+    z_ = std::move(low);
+  }
+  std::optional<double> At(double x, double y) const {
+    int ix, iy;
+    if (!grid_.Index(x, y, &ix, &iy)) return std::nullopt;
+    const float z = z_[Flat(ix, iy)];
+    if (std::isnan(z)) return std::nullopt;
+    return z;
+  }
+
+ private:
+  size_t Flat(int ix, int iy) const { return static_cast<size_t>(iy) * grid_.nx + ix; }
+  Grid grid_;
+  std::vector<float> z_;
+};
+
+struct WallPoint {
+  Eigen::Vector2d xy;
+  double z;  // map frame
+};
+
+// ---------------------------------------------------------------------------
+// Panorama skyline
+
+// Sky = everything not connected to the image bottom through "object"
+// pixels (textured or dark). Buildings stand on the ground, so each one is
+// connected to the bottom; the sun, clouds and smooth sky gradients are not.
+cv::Mat SkyMask(const cv::Mat& bgr) {
+  cv::Mat gray, blurred, gx, gy, mag, texture;
+  cv::cvtColor(bgr, gray, cv::COLOR_BGR2GRAY);
+  cv::GaussianBlur(gray, blurred, cv::Size(3, 3), 0);
+  cv::Sobel(blurred, gx, CV_32F, 1, 0, 3);
+  cv::Sobel(blurred, gy, CV_32F, 0, 1, 3);
+  cv::magnitude(gx, gy, mag);
+  cv::boxFilter(mag, texture, CV_32F, cv::Size(5, 5));
+  cv::Mat object = (texture > 40.0f) | (gray < 110);
+  cv::Mat labels;
+  const int n = cv::connectedComponents(object, labels, 8, CV_32S);
+  std::vector<uint8_t> grounded(n, 0);
+  for (int c = 0; c < labels.cols; ++c) grounded[labels.at<int>(labels.rows - 1, c)] = 1;
+  grounded[0] = 0;  // label 0 is the background (non-object)
+  cv::Mat sky(bgr.size(), CV_8U);
+  for (int r = 0; r < labels.rows; ++r) {
+    const int* l = labels.ptr<int>(r);
+    uint8_t* s = sky.ptr<uint8_t>(r);
+    for (int c = 0; c < labels.cols; ++c) s[c] = grounded[l[c]] ? 0 : 255;
+  }
+  return sky;
+}
+
+struct PanoImage {
+  cv::Mat sky;   // CV_8U, 255 = sky
+  cv::Mat gray;  // CV_8U
+};
+
+float SampleBilinear(const cv::Mat& m, const Eigen::Vector2d& px) {
+  const double x = std::clamp(px.x(), 0.0, m.cols - 1.001), y = std::clamp(px.y(), 0.0, m.rows - 1.001);
+  const int x0 = static_cast<int>(x), y0 = static_cast<int>(y);
+  const double fx = x - x0, fy = y - y0;
+  const int x1 = std::min(x0 + 1, m.cols - 1), y1 = std::min(y0 + 1, m.rows - 1);
+  auto at = [&](int yy, int xx) { return static_cast<double>(m.at<uint8_t>(yy, xx)); };
+  return static_cast<float>((1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x1)) +
+                            fy * ((1 - fx) * at(y1, x0) + fx * at(y1, x1)));
+}
+
+// The map-frame z of the building/sky boundary above facade point `xy`, seen
+// from a panorama: scans down from near the zenith in half-pixel steps to the
+// first non-sky sample, then puts the boundary at the strongest intensity
+// step around it. nullopt when the column does not start in the sky or never
+// leaves it above z_min.
+std::optional<double> SkylineZ(const PanoramaInput& pano, const PanoImage& image, const Eigen::Vector2d& xy,
+                               double z_min) {
+  const Rigid3d rig_from_world = pano.world_from_rig.Inverse();
+  const Eigen::Vector3d centre = pano.world_from_rig.translation;
+  const double d = (xy - centre.head<2>()).norm();
+  if (d < 1.0) return std::nullopt;
+  const double step_rad = 0.5 * M_PI / pano.camera.height;
+  const double e_hi = 85.0 * M_PI / 180, e_lo = std::atan2(z_min - centre.z(), d);
+  struct Sample { double z; float sky; float gray; };
+  std::vector<Sample> samples;
+  for (double e = e_hi; e > e_lo; e -= step_rad) {
+    const double z = centre.z() + d * std::tan(e);
+    Eigen::Vector2d px;
+    if (!pano.camera.Project(rig_from_world * Eigen::Vector3d(xy.x(), xy.y(), z), &px)) return std::nullopt;
+    samples.push_back({z, SampleBilinear(image.sky, px), SampleBilinear(image.gray, px)});
+    if (samples.back().sky < 127.5f) break;
+  }
+  if (samples.size() < 8 || samples.back().sky >= 127.5f) return std::nullopt;
+  for (size_t i = 0; i + 1 < 6; ++i)
+    if (samples[i].sky < 127.5f) return std::nullopt;
+  // Refine: the texture filter widens objects by ~3 px, so the mask edge
+  // lies above the true one. The edge is where the intensity crosses half-way
+  // from the sky's level (4-8 px above the mask edge) to the object's (2-6 px
+  // below it): unbiased for a blurred step, unlike the strongest gradient,
+  // which window rows below a glass roof edge can win.
+  const int last = static_cast<int>(samples.size()) - 1;
+  if (last < 17) return std::nullopt;
+  for (int k = 1; k <= 12; ++k) {
+    const double e = std::atan2(samples[last].z - centre.z(), d) - k * step_rad;
+    const double z = centre.z() + d * std::tan(e);
+    Eigen::Vector2d px;
+    if (!pano.camera.Project(rig_from_world * Eigen::Vector3d(xy.x(), xy.y(), z), &px)) return std::nullopt;
+    samples.push_back({z, 0.0f, SampleBilinear(image.gray, px)});
+  }
+  auto median_gray = [&](int from, int to) {
+    std::vector<double> g;
+    for (int i = from; i <= to; ++i) g.push_back(samples[i].gray);
+    return Median(g);
+  };
+  const double sky = median_gray(last - 16, last - 8), object = median_gray(last + 4, last + 12);
+  const double contrast = object - sky;
+  if (std::abs(contrast) < 12.0) {
+    // Low contrast (glass reflecting the sky): the mask edge less its widening.
+    return samples[std::min(last + 6, static_cast<int>(samples.size()) - 1)].z;
+  }
+  for (int i = last - 8; i <= last + 12; ++i) {
+    const double f = (samples[i].gray - sky) / contrast;
+    if (f >= 0.5) {
+      const double f0 = (samples[i - 1].gray - sky) / contrast;
+      const double w = f > f0 ? (0.5 - f0) / (f - f0) : 0.5;
+      return samples[i - 1].z + std::clamp(w, 0.0, 1.0) * (samples[i].z - samples[i - 1].z);
+    }
+  }
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------
+// Footprints
+
+// Dominant wall direction of a cluster, radians in [0, pi/2): histogram of
+// local line directions of the wall cells (PCA of neighbours within 1 m).
+double DominantDirection(const std::vector<Eigen::Vector2d>& cells, double cell_m) {
+  const int bins = 180;  // 0.5 deg over 90 deg
+  std::vector<double> hist(bins, 0.0);
+  // Neighbour search on a hash of cells is overkill for a few thousand cells:
+  // sort by x and scan.
+  std::vector<int> order(cells.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](int a, int b) { return cells[a].x() < cells[b].x(); });
+  const double r = std::max(1.0, 4 * cell_m);
+  for (size_t oi = 0; oi < order.size(); ++oi) {
+    const Eigen::Vector2d& p = cells[order[oi]];
+    Eigen::Vector2d mean = Eigen::Vector2d::Zero();
+    Eigen::Matrix2d cov = Eigen::Matrix2d::Zero();
+    int n = 0;
+    auto visit = [&](size_t j) {
+      const Eigen::Vector2d& q = cells[order[j]];
+      if ((q - p).squaredNorm() <= r * r) { mean += q; cov += q * q.transpose(); ++n; }
+    };
+    for (size_t j = oi; j < order.size() && cells[order[j]].x() - p.x() <= r; ++j) visit(j);
+    for (size_t j = oi; j-- > 0 && p.x() - cells[order[j]].x() <= r;) visit(j);
+    if (n < 5) continue;
+    mean /= n;
+    cov = cov / n - mean * mean.transpose();
+    Eigen::SelfAdjointEigenSolver<Eigen::Matrix2d> eig(cov);
+    if (eig.eigenvalues()(1) < 6 * std::max(eig.eigenvalues()(0), 1e-9)) continue;  // not a line
+    const Eigen::Vector2d dir = eig.eigenvectors().col(1);
+    double a = std::atan2(dir.y(), dir.x());
+    a = std::fmod(a + 4 * M_PI, M_PI / 2);
+    hist[std::min(bins - 1, static_cast<int>(a / (M_PI / 2) * bins))] += 1.0;
+  }
+  // Circular smoothing over +-2 bins, then the peak refined by a circular mean.
+  int best = 0;
+  double best_v = -1;
+  for (int b = 0; b < bins; ++b) {
+    double v = 0;
+    for (int k = -2; k <= 2; ++k) v += hist[(b + k + bins) % bins] * (3 - std::abs(k));
+    if (v > best_v) { best_v = v; best = b; }
+  }
+  double sx = 0, sy = 0;
+  for (int k = -6; k <= 6; ++k) {
+    const int b = (best + k + bins) % bins;
+    const double a = (b + 0.5) / bins * 2 * M_PI;  // map 90 deg onto the circle
+    sx += hist[b] * std::cos(a);
+    sy += hist[b] * std::sin(a);
+  }
+  double a = std::atan2(sy, sx);
+  if (a < 0) a += 2 * M_PI;
+  return a / 4;  // back to [0, pi/2)
+}
+
+struct Frame2 {  // building frame: u along the dominant direction
+  double c = 1, s = 0;
+  Eigen::Vector2d ToUv(const Eigen::Vector2d& xy) const { return {c * xy.x() + s * xy.y(), -s * xy.x() + c * xy.y()}; }
+  Eigen::Vector2d ToXy(const Eigen::Vector2d& uv) const { return {c * uv.x() - s * uv.y(), s * uv.x() + c * uv.y()}; }
+};
+
+// Position of an axis-aligned outline edge refined on the wall points near it;
+// also returns the fraction of the edge's length covered by them.
+struct EdgeFit {
+  double coordinate;
+  double coverage = 0;
+};
+
+EdgeFit FitAxisEdge(const std::vector<Eigen::Vector2d>& wall_uv, bool horizontal, double coordinate, double lo,
+                    double hi, double band_m) {
+  EdgeFit fit{coordinate, 0};
+  if (hi - lo < 0.5) return fit;
+  std::vector<double> offsets;
+  const int nbins = std::max(1, static_cast<int>((hi - lo) / 0.5));
+  std::vector<uint8_t> hit(nbins, 0);
+  for (const Eigen::Vector2d& p : wall_uv) {
+    const double along = horizontal ? p.x() : p.y();
+    const double across = horizontal ? p.y() : p.x();
+    if (along < lo + 0.3 || along > hi - 0.3 || std::abs(across - coordinate) > band_m) continue;
+    offsets.push_back(across);
+    hit[std::clamp(static_cast<int>((along - lo) / (hi - lo) * nbins), 0, nbins - 1)] = 1;
+  }
+  fit.coverage = std::accumulate(hit.begin(), hit.end(), 0.0) / nbins;
+  if (offsets.size() >= 20 && fit.coverage >= 0.2) fit.coordinate = Median(offsets);
+  return fit;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+
+absl::StatusOr<WhiteModelResult> BuildWhiteModels(const LidarMap& lidar, const ProductInputs& inputs,
+                                                  const WhiteModelOptions& options) {
+  ARMAP_RETURN_IF_ERROR(options.Validate());
+  const auto t_total = Clock::now();
+  WhiteModelResult result;
+  result.full.tolerance_m = 0.0;
+  result.simplified.tolerance_m = options.simplified_tolerance_m;
+  OrderedJson& summary = result.summary;
+  OrderedJson seconds = OrderedJson::object();
+  OrderedJson warnings = OrderedJson::array();
+  auto finish = [&]() {
+    seconds["total"] = SecondsSince(t_total);
+    summary["buildings"] = result.full.buildings.size();
+    int lod2 = 0;
+    for (const BuildingModel& b : result.full.buildings) lod2 += b.lod == 2;
+    summary["buildings_lod2"] = lod2;
+    summary["vertices_full"] = result.full.NumVertices();
+    summary["vertices_simplified"] = result.simplified.NumVertices();
+    summary["simplified_tolerance_m"] = options.simplified_tolerance_m;
+    summary["seconds"] = seconds;
+    summary["warnings"] = warnings;
+    ARMAP_LOG_INFO("white models: {} buildings ({} LOD2), {} -> {} vertices simplified, {:.1f} s",
+                   result.full.buildings.size(), lod2, result.full.NumVertices(), result.simplified.NumVertices(),
+                   SecondsSince(t_total));
+  };
+
+  const PointCloud& cloud = lidar.cloud();
+  const std::vector<uint8_t>& ground_flags = lidar.ground_flags();
+  summary["points"] = cloud.size();
+  if (cloud.empty() || lidar.num_ground() == 0) {
+    // Heights are measured from the ground: without it there is no model to
+    // make. Not an error, so a map build still delivers its other products.
+    warnings.push_back(cloud.empty() ? "empty lidar cloud: no white models"
+                                     : "no ground points in the lidar map: no white models (heights need the ground)");
+    ARMAP_LOG_WARN("white models: {}", warnings.back().get<std::string>());
+    finish();
+    return result;
+  }
+
+  // 1. Non-ground points above car height, binned in a plan-view grid.
+  auto t = Clock::now();
+  Eigen::AlignedBox2d box;
+  for (size_t i = 0; i < cloud.size(); ++i) box.extend(cloud.Point(i).head<2>());
+  const GroundGrid ground(lidar, box);
+  Grid grid;
+  grid.cell = options.grid_cell_m;
+  grid.x0 = box.min().x() - 1;
+  grid.y0 = box.min().y() - 1;
+  grid.nx = static_cast<int>(std::ceil((box.max().x() + 1 - grid.x0) / grid.cell));
+  grid.ny = static_cast<int>(std::ceil((box.max().y() + 1 - grid.y0) / grid.cell));
+  const size_t num_cells = static_cast<size_t>(grid.nx) * grid.ny;
+  std::vector<int> count(num_cells, 0);
+  std::vector<float> zmin(num_cells, std::numeric_limits<float>::max()), zmax(num_cells, -std::numeric_limits<float>::max());
+  std::vector<uint64_t> zbins(num_cells, 0);  // occupied 0.5 m height bins
+  cv::Mat ground_seen = cv::Mat::zeros(grid.ny, grid.nx, CV_8U);
+  std::vector<WallPoint> candidates;
+  std::vector<int> candidate_cell;
+  std::vector<double> non_ground_z;
+  size_t num_non_ground = 0;
+  for (size_t i = 0; i < cloud.size(); ++i) {
+    const Eigen::Vector3d p = cloud.Point(i);
+    int ix, iy;
+    if (!grid.Index(p.x(), p.y(), &ix, &iy)) continue;
+    if (ground_flags[i]) {
+      ground_seen.at<uint8_t>(iy, ix) = 255;
+      continue;
+    }
+    ++num_non_ground;
+    const std::optional<double> g = ground.At(p.x(), p.y());
+    if (!g) continue;
+    const double h = p.z() - *g;
+    if (h < options.min_point_height_m) continue;
+    const size_t c = static_cast<size_t>(iy) * grid.nx + ix;
+    ++count[c];
+    zmin[c] = std::min(zmin[c], static_cast<float>(h));
+    zmax[c] = std::max(zmax[c], static_cast<float>(h));
+    zbins[c] |= uint64_t{1} << std::min(63, static_cast<int>((h - options.min_point_height_m) / 0.5));
+    candidates.push_back({p.head<2>(), p.z()});
+    candidate_cell.push_back(static_cast<int>(c));
+    non_ground_z.push_back(p.z());
+  }
+  cv::Mat wall = cv::Mat::zeros(grid.ny, grid.nx, CV_8U);
+  int num_wall_cells = 0;
+  for (int iy = 0; iy < grid.ny; ++iy) {
+    for (int ix = 0; ix < grid.nx; ++ix) {
+      const size_t c = static_cast<size_t>(iy) * grid.nx + ix;
+      if (count[c] < 3 || zmax[c] - zmin[c] < options.min_wall_span_m) continue;
+      // A facade column is continuous in height; a tree crown's column holds
+      // its underside and its top with a gap between.
+      const int b0 = static_cast<int>((zmin[c] - options.min_point_height_m) / 0.5);
+      const int b1 = std::min(63, static_cast<int>((zmax[c] - options.min_point_height_m) / 0.5));
+      const int filled = __builtin_popcountll(zbins[c]);
+      if (filled < options.min_wall_continuity * (b1 - b0 + 1)) continue;
+      {
+        wall.at<uint8_t>(iy, ix) = 255;
+        ++num_wall_cells;
+      }
+    }
+  }
+  // The lidar's ceiling: no wall top at or near it was seen for sure.
+  const double lidar_ceiling_z = non_ground_z.empty() ? 0.0 : Quantile(non_ground_z, 0.99999);
+  summary["points_non_ground"] = num_non_ground;
+  summary["points_above_min_height"] = candidates.size();
+  summary["wall_cells"] = num_wall_cells;
+  summary["lidar_ceiling_z_m"] = lidar_ceiling_z;
+  seconds["grid"] = SecondsSince(t);
+
+  // 2. Wall clusters: connected wall cells.
+  t = Clock::now();
+  cv::Mat joined;
+  // Walls broken by occluders (trees, parked trucks) join across gaps up to
+  // ~3 m; neighbouring buildings stand >= 4 m apart.
+  const int join_px = 2 * static_cast<int>(std::round(1.5 / grid.cell)) + 1;
+  cv::dilate(wall, joined, cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(join_px, join_px)));
+  cv::Mat labels;
+  const int num_labels = cv::connectedComponents(joined, labels, 8, CV_32S);
+  std::vector<std::vector<Eigen::Vector2d>> cluster_cells(num_labels);
+  for (int iy = 0; iy < grid.ny; ++iy)
+    for (int ix = 0; ix < grid.nx; ++ix)
+      if (wall.at<uint8_t>(iy, ix)) cluster_cells[labels.at<int>(iy, ix)].push_back(grid.Centre(ix, iy));
+  std::vector<std::vector<Eigen::Vector2d>> cluster_points(num_labels);
+  std::vector<std::vector<double>> cluster_point_z(num_labels);
+  for (size_t k = 0; k < candidates.size(); ++k) {
+    const int c = candidate_cell[k];
+    const int iy = c / grid.nx, ix = c % grid.nx;
+    if (!wall.at<uint8_t>(iy, ix)) continue;
+    const int l = labels.at<int>(iy, ix);
+    cluster_points[l].push_back(candidates[k].xy);
+    cluster_point_z[l].push_back(candidates[k].z);
+  }
+  // One building's walls can fall into several clusters (a wall hidden by
+  // trees, a notch, a tower's walls seen above its podium): a cluster whose
+  // cells lie mostly inside another's oriented box (grown by 1 m) joins it.
+  {
+    std::vector<int> parent(num_labels);
+    std::iota(parent.begin(), parent.end(), 0);
+    std::function<int(int)> find = [&](int x) { return parent[x] == x ? x : parent[x] = find(parent[x]); };
+    std::vector<std::vector<cv::Point2f>> boxes(num_labels);
+    for (int l = 1; l < num_labels; ++l) {
+      if (cluster_cells[l].size() < 8) continue;
+      std::vector<cv::Point2f> pts;
+      for (const Eigen::Vector2d& c : cluster_cells[l]) pts.emplace_back(static_cast<float>(c.x()), static_cast<float>(c.y()));
+      cv::RotatedRect rr = cv::minAreaRect(pts);
+      rr.size.width += 2.0f;
+      rr.size.height += 2.0f;
+      boxes[l].resize(4);
+      rr.points(boxes[l].data());
+    }
+    for (int a = 1; a < num_labels; ++a) {
+      if (boxes[a].empty()) continue;
+      for (int b = 1; b < num_labels; ++b) {
+        if (a == b || cluster_cells[b].empty() || cluster_cells[b].size() > cluster_cells[a].size()) continue;
+        size_t inside = 0;
+        for (const Eigen::Vector2d& c : cluster_cells[b])
+          inside += cv::pointPolygonTest(boxes[a], cv::Point2f(static_cast<float>(c.x()), static_cast<float>(c.y())), false) >= 0;
+        // (Joining clusters whose boxes merely touch merged neighbours 5 m
+        // apart on the default city: a U whose arms were seen apart stays two
+        // models.)
+        if (inside >= 0.5 * cluster_cells[b].size()) parent[find(b)] = find(a);
+      }
+    }
+    std::vector<std::vector<Eigen::Vector2d>> cells(num_labels), points(num_labels);
+    std::vector<std::vector<double>> zs(num_labels);
+    for (int l = 1; l < num_labels; ++l) {
+      const int r = find(l);
+      cells[r].insert(cells[r].end(), cluster_cells[l].begin(), cluster_cells[l].end());
+      points[r].insert(points[r].end(), cluster_points[l].begin(), cluster_points[l].end());
+      zs[r].insert(zs[r].end(), cluster_point_z[l].begin(), cluster_point_z[l].end());
+    }
+    cluster_cells = std::move(cells);
+    cluster_points = std::move(points);
+    cluster_point_z = std::move(zs);
+  }
+
+  // Wall cells grown by 0.5 m: ground seen right at a wall's foot is not
+  // evidence against the footprint.
+  cv::Mat wall_zone;
+  cv::dilate(wall, wall_zone, cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(5, 5)));
+  cv::Mat carve = ground_seen & ~wall_zone;
+  seconds["clusters"] = SecondsSince(t);
+
+  // 3. Per cluster: dominant direction, outline, regularisation.
+  t = Clock::now();
+  struct Draft {
+    BuildingModel model;
+    Frame2 frame;
+    std::vector<Eigen::Vector2d> outline_uv;
+    std::vector<Eigen::Vector2d> wall_uv;
+    std::vector<double> wall_z;
+    std::vector<Eigen::Vector2d> wall_xy;
+  };
+  std::vector<Draft> drafts;
+  int num_small = 0;
+  for (int l = 1; l < num_labels; ++l) {
+    const std::vector<Eigen::Vector2d>& cells = cluster_cells[l];
+    if (cells.size() < 8) { num_small += !cells.empty(); continue; }
+    std::vector<cv::Point2f> cv_cells;
+    for (const Eigen::Vector2d& c : cells) cv_cells.emplace_back(static_cast<float>(c.x()), static_cast<float>(c.y()));
+    const cv::RotatedRect rr = cv::minAreaRect(cv_cells);
+    ARMAP_LOG_DEBUG("white models: wall cluster {}: {} cells, box {:.1f} x {:.1f} m at ({:.1f}, {:.1f})", l, cells.size(),
+                    rr.size.width, rr.size.height, rr.center.x, rr.center.y);
+    // Too small, or a thin short line (a fence, a hoarding): not a building.
+    const double longest = std::max(rr.size.width, rr.size.height), shortest = std::min(rr.size.width, rr.size.height);
+    if (longest < options.min_building_extent_m ||
+        (shortest < 0.5 * options.min_building_extent_m && longest < 2 * options.min_building_extent_m)) {
+      ++num_small;
+      continue;
+    }
+    Draft d;
+    const double angle = DominantDirection(cells, grid.cell);
+    d.frame.c = std::cos(angle);
+    d.frame.s = std::sin(angle);
+    d.wall_xy = cluster_points[l];
+    d.wall_z = cluster_point_z[l];
+    std::vector<double> us, vs;
+    for (const Eigen::Vector2d& p : d.wall_xy) {
+      d.wall_uv.push_back(d.frame.ToUv(p));
+      us.push_back(d.wall_uv.back().x());
+      vs.push_back(d.wall_uv.back().y());
+    }
+    const double u0 = Quantile(us, 0.001), u1 = Quantile(us, 0.999);
+    const double v0 = Quantile(vs, 0.001), v1 = Quantile(vs, 0.999);
+    // Raster in the building frame, cell centres on the box edges.
+    const double c = grid.cell;
+    const int nu = static_cast<int>(std::round((u1 - u0) / c)) + 1, nv = static_cast<int>(std::round((v1 - v0) / c)) + 1;
+    const double cu = (u1 - u0) / std::max(1, nu - 1), cv_ = (v1 - v0) / std::max(1, nv - 1);
+    cv::Mat mask(nv, nu, CV_8U, cv::Scalar(255));
+    cv::Mat carved = cv::Mat::zeros(nv, nu, CV_8U);
+    for (int iv = 0; iv < nv; ++iv) {
+      for (int iu = 0; iu < nu; ++iu) {
+        const Eigen::Vector2d xy = d.frame.ToXy({u0 + iu * cu, v0 + iv * cv_});
+        int ix, iy;
+        if (grid.Index(xy.x(), xy.y(), &ix, &iy) && carve.at<uint8_t>(iy, ix)) carved.at<uint8_t>(iv, iu) = 255;
+      }
+    }
+    // Sparse ground hits at range: close them into areas, then open the
+    // remaining footprint so slivers between hits do not survive.
+    const cv::Mat k5 = cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(5, 5));
+    cv::morphologyEx(carved, carved, cv::MORPH_CLOSE, k5);
+    mask &= ~carved;
+    cv::morphologyEx(mask, mask, cv::MORPH_OPEN, cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(9, 9)));
+    std::vector<std::vector<cv::Point>> contours;
+    cv::findContours(mask, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_NONE);
+    if (contours.empty()) { ++num_small; continue; }
+    const auto largest = std::max_element(contours.begin(), contours.end(), [](const auto& a, const auto& b) {
+      return cv::contourArea(a) < cv::contourArea(b);
+    });
+    std::vector<cv::Point> approx;
+    cv::approxPolyDP(*largest, approx, options.full_tolerance_m / c, true);
+    Polygon2 poly;
+    for (const cv::Point& p : approx) poly.push_back({u0 + p.x * cu, v0 + p.y * cv_});
+    poly = internal::Rectilinearize(poly, internal::MostlyRectilinear(poly, 15.0, 0.8) ? 45.0 : 15.0);
+    // Refine axis-aligned edges on the wall points, twice (vertices move).
+    for (int round = 0; round < 2; ++round) {
+      std::vector<internal::AxisEdge> edges = internal::AxisEdges(poly);
+      if (edges.empty()) break;
+      for (internal::AxisEdge& e : edges) {
+        const EdgeFit fit = FitAxisEdge(d.wall_uv, e.horizontal, e.coordinate, e.lo, e.hi, 0.75);
+        e.coordinate = fit.coordinate;
+      }
+      poly = internal::PolygonFromAxisEdges(edges, poly);
+    }
+    poly = internal::Cleanup(poly, options.min_edge_m);
+    if (poly.size() < 3 || std::abs(internal::SignedArea(poly)) < 4.0) { ++num_small; continue; }
+    if (internal::SignedArea(poly) < 0) std::reverse(poly.begin(), poly.end());
+    d.outline_uv = poly;
+    d.model.num_points = static_cast<int>(d.wall_xy.size());
+    drafts.push_back(std::move(d));
+  }
+  summary["clusters"] = num_labels - 1;
+  summary["clusters_not_buildings"] = num_small;
+  seconds["footprints"] = SecondsSince(t);
+
+  // 4. Ground and heights. Outline of every draft, map frame, for the
+  // panoramas' line-of-sight tests.
+  t = Clock::now();
+  std::vector<Polygon2> outlines_xy;
+  for (Draft& d : drafts) {
+    Polygon2 xy;
+    for (const Eigen::Vector2d& p : d.outline_uv) xy.push_back(d.frame.ToXy(p));
+    outlines_xy.push_back(xy);
+  }
+  std::vector<std::optional<PanoImage>> pano_images(inputs.panos.size());
+  int num_pano_images = 0, num_pano_heights = 0;
+  auto pano_image = [&](size_t i) -> const PanoImage* {
+    if (!pano_images[i]) {
+      cv::Mat bgr = cv::imread(inputs.panos[i].image.string(), cv::IMREAD_COLOR);
+      if (bgr.empty() || bgr.cols != inputs.panos[i].camera.width || bgr.rows != inputs.panos[i].camera.height) {
+        warnings.push_back(absl::StrCat("panorama ", inputs.panos[i].image.string(), " unreadable or not ",
+                                        inputs.panos[i].camera.width, "x", inputs.panos[i].camera.height));
+        pano_images[i] = PanoImage{};
+      } else {
+        PanoImage im;
+        im.sky = SkyMask(bgr);
+        cv::cvtColor(bgr, im.gray, cv::COLOR_BGR2GRAY);
+        pano_images[i] = std::move(im);
+        ++num_pano_images;
+      }
+    }
+    return pano_images[i]->sky.empty() ? nullptr : &*pano_images[i];
+  };
+
+  for (size_t bi = 0; bi < drafts.size(); ++bi) {
+    Draft& d = drafts[bi];
+    const Polygon2& outline = outlines_xy[bi];
+    // Base: the ground just outside the walls.
+    std::vector<double> gz;
+    for (size_t k = 0; k < outline.size(); ++k) {
+      const Eigen::Vector2d a = outline[k], b = outline[(k + 1) % outline.size()];
+      const double len = (b - a).norm();
+      if (len < 1e-6) continue;
+      const Eigen::Vector2d dir = (b - a) / len, out(dir.y(), -dir.x());  // CCW: outside is on the right
+      for (double s = 0.5; s < len; s += 2.0)
+        if (std::optional<double> z = lidar.GroundHeightAt((a + dir * s + out * 1.5).x(), (a + dir * s + out * 1.5).y()))
+          gz.push_back(*z);
+    }
+    d.model.ground_z_m = gz.empty() ? Quantile(d.wall_z, 0.0) - options.min_point_height_m : Median(gz);
+
+    // Pieces: the rectangles of the outline's own coordinate grid (LOD2 roof
+    // levels follow the wall tops of each piece).
+    std::vector<internal::Rect> pieces = internal::RectilinearPieces(d.outline_uv);
+    std::vector<internal::AxisEdge> edges = internal::AxisEdges(d.outline_uv);
+    struct PieceHeight { double top_z = NAN; bool clipped = false; double area = 0; };
+    std::vector<PieceHeight> ph(pieces.size());
+    for (size_t pi = 0; pi < pieces.size(); ++pi) {
+      const internal::Rect& r = pieces[pi];
+      ph[pi].area = (r.u1 - r.u0) * (r.v1 - r.v0);
+      std::vector<double> bin_tops;
+      std::vector<std::pair<Eigen::Vector2d, Eigen::Vector2d>> outer_segments;  // uv, on the outline
+      for (const internal::AxisEdge& e : edges) {
+        // Overlap of the outline edge with a side of the piece.
+        double lo, hi;
+        if (e.horizontal) {
+          if (std::abs(e.coordinate - r.v0) > 1e-6 && std::abs(e.coordinate - r.v1) > 1e-6) continue;
+          lo = std::max(e.lo, r.u0); hi = std::min(e.hi, r.u1);
+        } else {
+          if (std::abs(e.coordinate - r.u0) > 1e-6 && std::abs(e.coordinate - r.u1) > 1e-6) continue;
+          lo = std::max(e.lo, r.v0); hi = std::min(e.hi, r.v1);
+        }
+        if (hi - lo < 1.0) continue;
+        const int nb = static_cast<int>((hi - lo) / 1.0);
+        std::vector<double> tops(nb, -std::numeric_limits<double>::infinity());
+        for (size_t k = 0; k < d.wall_uv.size(); ++k) {
+          const Eigen::Vector2d& p = d.wall_uv[k];
+          const double along = e.horizontal ? p.x() : p.y(), across = e.horizontal ? p.y() : p.x();
+          if (std::abs(across - e.coordinate) > 0.6 || along < lo + 0.3 || along > hi - 0.3) continue;
+          const int b = std::clamp(static_cast<int>((along - lo) / (hi - lo) * nb), 0, nb - 1);
+          tops[b] = std::max(tops[b], d.wall_z[k]);
+        }
+        for (double top : tops)
+          if (std::isfinite(top)) bin_tops.push_back(top);
+        const Eigen::Vector2d a = e.horizontal ? Eigen::Vector2d(lo, e.coordinate) : Eigen::Vector2d(e.coordinate, lo);
+        const Eigen::Vector2d b = e.horizontal ? Eigen::Vector2d(hi, e.coordinate) : Eigen::Vector2d(e.coordinate, hi);
+        outer_segments.push_back({a, b});
+      }
+      // The roof edge is the upper cluster of the wall tops (bins where trees
+      // or range hid the top are lower).
+      if (bin_tops.size() >= 3) ph[pi].top_z = Quantile(bin_tops, 0.9);
+      // A wall top within reach of the lidar's ceiling may be where its beams
+      // ended rather than the roof: let the panoramas decide.
+      // (A piece whose walls were not seen at all takes its neighbours'
+      // height below: a skyline above an unseen wall is anybody's.)
+      ph[pi].clipped = std::isfinite(ph[pi].top_z) && ph[pi].top_z >= lidar_ceiling_z - options.lidar_ceiling_margin_m;
+      if (!ph[pi].clipped || !options.use_panoramas || inputs.panos.empty()) continue;
+
+      // Panoramas: skyline above points along the piece's outer walls.
+      std::vector<double> clean, all;
+      for (const auto& [a_uv, b_uv] : outer_segments) {
+        const Eigen::Vector2d a = d.frame.ToXy(a_uv), b = d.frame.ToXy(b_uv);
+        const double len = (b - a).norm();
+        const Eigen::Vector2d dir = (b - a) / len;
+        // Outward normal: the side of the segment away from the piece centre.
+        const Eigen::Vector2d centre = d.frame.ToXy({0.5 * (r.u0 + r.u1), 0.5 * (r.v0 + r.v1)});
+        Eigen::Vector2d out(dir.y(), -dir.x());
+        if (out.dot(a - centre) < 0) out = -out;
+        for (size_t pj = 0; pj < inputs.panos.size(); ++pj) {
+          const Eigen::Vector2d rig = inputs.panos[pj].world_from_rig.translation.head<2>();
+          if (out.dot(rig - a) < 2.0) continue;  // behind or along the wall
+          bool used = false;
+          for (double s = 1.0; s < len - 0.99; s += 1.0) {
+            const Eigen::Vector2d x = a + dir * s;
+            const double dist = (rig - x).norm();
+            if (dist > options.max_pano_distance_m) continue;
+            // Line of sight in plan: no outline between the rig and the wall.
+            const Eigen::Vector2d near_end = x + (rig - x).normalized() * 0.3;
+            if (internal::SegmentHitsAnyOutline(rig, near_end, outlines_xy, -1)) continue;
+            // Another building behind the wall could make the skyline.
+            const Eigen::Vector2d far_end = x + (x - rig).normalized() * 400.0;
+            const bool background = internal::SegmentHitsAnyOutline(x, far_end, outlines_xy, static_cast<int>(bi));
+            const PanoImage* im = pano_image(pj);
+            if (!im) break;
+            std::optional<double> z = SkylineZ(inputs.panos[pj], *im, x, lidar_ceiling_z - 3.0);
+            if (!z) continue;
+            used = true;
+            all.push_back(*z);
+            if (!background) clean.push_back(*z);
+          }
+          (void)used;
+        }
+      }
+      const std::vector<double>& use = clean.size() >= 5 ? clean : all;
+      if (!use.empty()) {
+        const double z = Median(use);
+        if (!std::isfinite(ph[pi].top_z) || z > ph[pi].top_z + 0.5) {
+          ph[pi].top_z = z;
+          ++num_pano_heights;
+        }
+      }
+    }
+    // Pieces without a measured top take the highest measured neighbour's.
+    double fallback = NAN;
+    for (const PieceHeight& p : ph)
+      if (std::isfinite(p.top_z)) fallback = std::isfinite(fallback) ? std::max(fallback, p.top_z) : p.top_z;
+    if (!std::isfinite(fallback)) fallback = Quantile(d.wall_z, 0.99);
+    std::vector<double> heights;
+    for (const PieceHeight& p : ph) heights.push_back((std::isfinite(p.top_z) ? p.top_z : fallback) - d.model.ground_z_m);
+    std::vector<double> areas;
+    for (const PieceHeight& p : ph) areas.push_back(p.area);
+    internal::MergePieces(&pieces, &heights, &areas, options.lod2_min_step_m);
+
+    d.model.footprint = outline;
+    d.model.height_m = *std::max_element(heights.begin(), heights.end());
+    const auto [h_lo, h_hi] = std::minmax_element(heights.begin(), heights.end());
+    if (pieces.size() <= 1 || *h_hi - *h_lo < options.lod2_min_step_m) {
+      d.model.lod = 1;
+      double h = 0, w = 0;
+      for (size_t k = 0; k < heights.size(); ++k) { h += heights[k] * areas[k]; w += areas[k]; }
+      d.model.height_m = w > 0 ? h / w : d.model.height_m;
+      d.model.parts = {RoofPart{outline, d.model.height_m}};
+    } else {
+      d.model.lod = 2;
+      for (size_t k = 0; k < pieces.size(); ++k) {
+        const internal::Rect& r = pieces[k];
+        RoofPart part;
+        for (const Eigen::Vector2d& uv : {Eigen::Vector2d(r.u0, r.v0), Eigen::Vector2d(r.u1, r.v0),
+                                          Eigen::Vector2d(r.u1, r.v1), Eigen::Vector2d(r.u0, r.v1)})
+          part.polygon.push_back(d.frame.ToXy(uv));
+        part.height_m = heights[k];
+        d.model.parts.push_back(std::move(part));
+      }
+    }
+  }
+  summary["panoramas_read"] = num_pano_images;
+  summary["roof_levels_from_panoramas"] = num_pano_heights;
+  seconds["heights"] = SecondsSince(t);
+
+  // 5. Levels: full, and simplified within the stated tolerance.
+  t = Clock::now();
+  for (size_t bi = 0; bi < drafts.size(); ++bi) {
+    drafts[bi].model.id = static_cast<int>(bi);
+    result.full.buildings.push_back(drafts[bi].model);
+    BuildingModel s = drafts[bi].model;
+    const Frame2& frame = drafts[bi].frame;
+    // In the building frame, where its walls are axis-aligned.
+    auto simplify = [&](const Polygon2& xy) {
+      Polygon2 uv;
+      for (const Eigen::Vector2d& p : xy) uv.push_back(frame.ToUv(p));
+      uv = internal::Simplify(uv, options.simplified_tolerance_m);
+      Polygon2 out;
+      for (const Eigen::Vector2d& p : uv) out.push_back(frame.ToXy(p));
+      return out;
+    };
+    s.footprint = simplify(s.footprint);
+    if (s.lod == 1 || s.parts.size() <= 1) {
+      s.parts = {RoofPart{s.footprint, s.height_m}};
+    } else {
+      for (RoofPart& p : s.parts) p.polygon = simplify(p.polygon);
+    }
+    result.simplified.buildings.push_back(std::move(s));
+  }
+  seconds["simplify"] = SecondsSince(t);
+  finish();
+  return result;
+}
+
+}  // namespace armap::mapping

@@ -22,6 +22,38 @@ struct WhiteModelOptions {
   // Geometric tolerance of the simplified level, metres (the largest
   // distance of a full-level outline vertex from the simplified outline).
   double simplified_tolerance_m = 1.0;
+  // Tolerance of the full level's outline, metres: wall jogs smaller than
+  // this are noise of the raster outline, larger ones are kept.
+  double full_tolerance_m = 0.3;
+  // Edge of the plan-view grid that finds walls, metres.
+  double grid_cell_m = 0.25;
+  // Points lower than this above the ground are ignored: cars (< 2 m),
+  // people, hedges, and the wall foot hidden behind them.
+  double min_point_height_m = 2.5;
+  // A wall cell holds points spanning at least this much height. A facade
+  // column spans the visible wall (parked cars and trees hide its foot);
+  // lamp poles and trunks are dropped by their size.
+  double min_wall_span_m = 2.0;
+  // Fraction of the 0.5 m height bins between a wall cell's lowest and
+  // highest point that hold points (a crown's underside and top do not).
+  double min_wall_continuity = 0.7;
+  // Shortest edge of a full-level outline, metres (shorter jogs are raster
+  // noise of the carved outline).
+  double min_edge_m = 0.75;
+  // Wall clusters whose plan extent (longest side of their oriented box) is
+  // smaller are not buildings (poles, tree trunks, sign posts), metres.
+  double min_building_extent_m = 5.0;
+  // Roof levels whose heights differ by less than this are one level (LOD1).
+  double lod2_min_step_m = 1.5;
+  // Heights from the panoramas' building/sky boundary where the lidar did not
+  // see the top of a wall (its beams reach ~28 m at most).
+  bool use_panoramas = true;
+  // Wall tops within this of the highest non-ground lidar point may be where
+  // the beams ended (the reach varies with range along a street): those
+  // roof levels are checked in the panoramas, metres.
+  double lidar_ceiling_margin_m = 6.0;
+  // Panoramas farther than this from a facade are not used, metres.
+  double max_pano_distance_m = 150.0;
   absl::Status Validate() const;
 };
 

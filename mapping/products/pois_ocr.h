@@ -1,0 +1,59 @@
+// Reading one rectified sign image with Tesseract: the sign's two colours
+// (background, text) are separated, the text lines found from the row
+// profile of the text mask, and each line read on its own (the tallest with
+// the full language set, e.g. chi_sim+eng; the others with eng).
+// Internal to the POI stage; not thread-safe (one SignOcr per thread).
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include <opencv2/core.hpp>
+
+#include "absl/status/statusor.h"
+
+namespace tesseract {
+class TessBaseAPI;
+}
+
+namespace armap::mapping::internal {
+
+struct SignReading {
+  std::string primary;          // the tallest text line, raw UTF-8
+  double primary_confidence = 0.0;  // 0..1 (Tesseract's mean word confidence)
+  std::string secondary;        // the next line (the English name on our signs)
+  double secondary_confidence = 0.0;
+  double contrast = 0.0;        // Lab distance between text and background colours
+  int num_lines = 0;
+  cv::Rect board_px;            // the board found in the image (its background colour's region)
+  bool board_refined = false;   // false: board_px is the expected rectangle
+};
+
+class SignOcr {
+ public:
+  // languages: e.g. "chi_sim+eng" (the primary line); the secondary lines
+  // use "eng" when the set contains it, else the same set. FailedPrecondition
+  // naming the languages and folder when Tesseract cannot load them.
+  static absl::StatusOr<std::unique_ptr<SignOcr>> Create(const std::string& languages,
+                                                         const std::filesystem::path& tessdata_dir);
+  ~SignOcr();
+  SignOcr(const SignOcr&) = delete;
+  SignOcr& operator=(const SignOcr&) = delete;
+
+  // bgr: CV_8UC3, the sign face rectified (fronto-parallel, upright), with a
+  // margin of wall around it; expected_px: where the lidar puts the board.
+  // The board is first located by its background colour (the most common
+  // colour inside expected_px, grown over the image), then read.
+  SignReading Read(const cv::Mat& bgr, const cv::Rect& expected_px);
+  // When set, each Read writes its text lines as PREFIX_lineK.png.
+  void set_debug_prefix(const std::string& prefix) { debug_prefix_ = prefix; }
+
+ private:
+  SignOcr() = default;
+  std::unique_ptr<tesseract::TessBaseAPI> primary_;
+  std::unique_ptr<tesseract::TessBaseAPI> secondary_;
+  std::string debug_prefix_;
+};
+
+}  // namespace armap::mapping::internal

@@ -1,0 +1,32 @@
+// Text helpers of the POI stage: Unicode code points, the character error
+// rate of the evaluation, and the name -> category rules.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace armap::mapping::internal {
+
+// UTF-8 -> code points (invalid bytes are skipped).
+std::vector<char32_t> CodePoints(const std::string& utf8);
+std::string Utf8FromCodePoints(const std::vector<char32_t>& code_points);
+bool IsCjk(char32_t c);
+
+// Code points without whitespace, lower-cased for ASCII (the evaluation's
+// comparison form: spaces ignored, case of Latin letters ignored).
+std::vector<char32_t> NormalizedForCer(const std::string& utf8);
+// Character error rate: Levenshtein distance on NormalizedForCer code points
+// over the reference's length; 1 when the reference is empty and the
+// hypothesis is not, 0 when both are empty.
+double CharacterErrorRate(const std::string& hypothesis, const std::string& reference);
+
+// Keeps the CJK code points of an OCR reading (a Chinese shop name), or the
+// Latin letters, digits, '&', apostrophes and single spaces (an English one).
+std::string CleanCjkReading(const std::string& utf8);
+std::string CleanLatinReading(const std::string& utf8);
+
+// Category of a shop name by keyword rules on the text (zh and en), e.g.
+// "...药房" / "... Pharmacy" -> "pharmacy"; "" when no rule applies.
+std::string CategoryFromName(const std::string& name_zh, const std::string& name_en);
+
+}  // namespace armap::mapping::internal
