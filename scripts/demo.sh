@@ -3,7 +3,9 @@
 # generates the default synthetic city (seed 1, 200 m, 40 panoramas, 100
 # queries) with a preview contact sheet, builds its map package, serves it
 # with `armap serve` and localizes the 100 phone queries through the server
-# (gRPC, C++ SDK), ending with the accuracy and latency table.
+# (gRPC, C++ SDK), ending with the accuracy and latency table. The map
+# products (white models, pedestrian network, POIs) are evaluated against
+# the city's ground truth on the way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install_deps.sh
@@ -15,9 +17,15 @@ mkdir -p "$OUT"
 rm -rf "$OUT/map"
 ./build/bin/armap map build --capture "$OUT/city" --out "$OUT/map" --workspace "$OUT/map.workspace"
 echo
+echo "== map products against ground truth"
+./build/bin/armap -q eval whitemodel --map "$OUT/map" --gt "$OUT/city/gt" --json "$OUT/whitemodel_eval.json"
+./build/bin/armap -q eval roads --map "$OUT/map" --gt "$OUT/city/gt" --json "$OUT/roads_eval.json"
+./build/bin/armap -q eval pois --map "$OUT/map" --gt "$OUT/city/gt" --json "$OUT/pois_eval.json"
+echo
 echo "== visual positioning through the server: $OUT/city/queries.json"
 bash scripts/serve_and_eval.sh "$OUT/map" "$OUT/city" "$OUT/localize_eval.json"
 echo
 echo "capture:  $OUT/city (preview: $OUT/city/preview.png)"
-echo "map:      $OUT/map (report: $OUT/map/report.json)"
+echo "map:      $OUT/map (report: $OUT/map/report.json, overview: $OUT/map/overview.png)"
+echo "products: $OUT/whitemodel_eval.json $OUT/roads_eval.json $OUT/pois_eval.json"
 echo "queries:  $OUT/localize_eval.json"

@@ -33,7 +33,7 @@ void PrintBuildTable(const OrderedJson& report) {
 void RegisterMapCommands(CLI::App& app, int* exit_code) {
   CLI::App* map = app.add_subcommand("map", "Build map packages from captures");
   map->require_subcommand(1);
-  CLI::App* build = map->add_subcommand("build", "Capture folder (lidar, panoramas, trajectory) -> feature map package");
+  CLI::App* build = map->add_subcommand("build", "Capture folder (lidar, panoramas, trajectory) -> map package (feature map, white models, pedestrian network, POIs)");
   auto request = std::make_shared<mapping::MapBuildRequest>();
   auto config = std::make_shared<std::string>();
   auto threads = std::make_shared<int>(2);
@@ -102,6 +102,50 @@ void RegisterMapCommands(CLI::App& app, int* exit_code) {
     }
     std::printf("%s\n", report->dump(2).c_str());
   });
+
+  // Reruns of one map product over an existing package and its workspace:
+  // the product stage and the product stages after it run again (the
+  // feature-map stages are reused), then the package is republished.
+  const std::vector<std::pair<std::string, std::string>> products = {
+      {"whitemodel", "Rerun the white models (then roads, POIs, overview) of a package"},
+      {"roads", "Rerun the pedestrian network (then POIs, overview) of a package"},
+      {"pois", "Rerun the POIs (then the overview) of a package"}};
+  for (const auto& [stage, help] : products) {
+    CLI::App* rerun = map->add_subcommand(stage, help);
+    auto map_dir = std::make_shared<std::filesystem::path>();
+    auto rr = std::make_shared<mapping::MapBuildRequest>();
+    auto rerun_threads = std::make_shared<int>(2);
+    rerun->add_option("--map", *map_dir, "Map package built by `armap map build`")->required();
+    rerun->add_option("--capture", rr->capture_dir, "Capture folder (default: the one in MAP/report.json)");
+    rerun->add_option("--workspace", rr->workspace_dir, "Build workspace (default: the one in MAP/report.json)");
+    rerun->add_option("--threads", *rerun_threads, "Worker threads")->capture_default_str();
+    rerun->callback([=, name = stage] {
+      auto fail = [&](const absl::Status& s) {
+        ARMAP_LOG_ERROR("map {}: {}", name, s.message());
+        *exit_code = 1;
+      };
+      auto report = ReadJsonFile(*map_dir / "report.json");
+      if (!report.ok()) return fail(report.status());
+      auto config = ReadJsonFile(*map_dir / "config.json");
+      if (!config.ok()) return fail(config.status());
+      auto options = mapping::MapBuildOptions::FromJson(*config, (*map_dir / "config.json").string());
+      if (!options.ok()) return fail(options.status());
+      options->num_threads = *rerun_threads;
+      mapping::MapBuildRequest request = *rr;
+      request.out_dir = *map_dir;
+      if (request.capture_dir.empty()) request.capture_dir = report->value("capture", std::string());
+      if (request.workspace_dir.empty()) request.workspace_dir = report->value("workspace", map_dir->string() + ".workspace");
+      if (request.capture_dir.empty()) return fail(absl::InvalidArgumentError((*map_dir / "report.json").string() + ": no \"capture\"; pass --capture"));
+      if (!std::filesystem::is_directory(request.workspace_dir)) {
+        return fail(absl::NotFoundError(request.workspace_dir.string() + ": build workspace not found (pass --workspace, or rebuild with `armap map build`)"));
+      }
+      request.rerun_stages = {name};
+      auto rebuilt = mapping::BuildMap(request, *options);
+      if (!rebuilt.ok()) return fail(rebuilt.status());
+      PrintBuildTable(*rebuilt);
+      ARMAP_LOG_INFO("map package {} republished with a new {}", map_dir->string(), name);
+    });
+  }
 }
 
 }  // namespace armap::tools

@@ -84,6 +84,12 @@ void VisitFields(MapBuildOptions& o, V&& v) {
   v("retrieval.kmeans_iterations", o.retrieval.kmeans_iterations);
   v("retrieval.max_training_descriptors", o.retrieval.max_training_descriptors);
   v("retrieval.seed", o.retrieval.seed);
+  v("whitemodel.simplified_tolerance_m", o.whitemodel.simplified_tolerance_m);
+  v("roads.simplify_tolerance_m", o.roads.simplify_tolerance_m);
+  v("pois.tesseract_languages", o.pois.tesseract_languages);
+  v("overview.metres_per_pixel", o.overview.metres_per_pixel);
+  v("overview.margin_m", o.overview.margin_m);
+  v("overview.max_side_px", o.overview.max_side_px);
 }
 
 OrderedJson* Slot(OrderedJson* root, const std::string& dotted) {
@@ -211,8 +217,24 @@ double Median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+// Copies the files of a finished stage folder (not its stage.json) into `to`.
+absl::Status CopyStageOutput(const fs::path& stage_dir, const fs::path& to) {
+  std::error_code ec;
+  fs::create_directories(to, ec);
+  if (ec) return absl::InternalError(absl::StrCat(to.string(), ": cannot create: ", ec.message()));
+  for (const auto& e : fs::recursive_directory_iterator(stage_dir)) {
+    if (!e.is_regular_file() || e.path().filename() == "stage.json") continue;
+    const fs::path target = to / fs::relative(e.path(), stage_dir);
+    fs::create_directories(target.parent_path(), ec);
+    fs::copy_file(e.path(), target, fs::copy_options::overwrite_existing, ec);
+    if (ec) return absl::InternalError(absl::StrCat(e.path().string(), ": cannot copy into the package: ", ec.message()));
+  }
+  return absl::OkStatus();
+}
+
 uint64_t DirectorySize(const fs::path& dir) {
   uint64_t total = 0;
+  if (!fs::exists(dir)) return 0;
   for (const auto& e : fs::recursive_directory_iterator(dir)) {
     if (e.is_regular_file()) total += e.file_size();
   }
@@ -311,6 +333,12 @@ class Builder {
   absl::StatusOr<OrderedJson> RunAlignment();
   absl::StatusOr<OrderedJson> RunLandmarks();
   absl::StatusOr<OrderedJson> RunRetrieval();
+  // The map products (mapping/products), over the lidar and the aligned panoramas.
+  absl::StatusOr<ProductInputs> LoadProductInputs() const;
+  absl::StatusOr<OrderedJson> RunWhiteModel();
+  absl::StatusOr<OrderedJson> RunRoads();
+  absl::StatusOr<OrderedJson> RunPois();
+  absl::StatusOr<OrderedJson> RunOverview();
 
   const MapBuildRequest& request_;
   MapBuildOptions options_;
@@ -323,13 +351,17 @@ class Builder {
   std::string upstream_fingerprint_;
   OrderedJson stages_ = OrderedJson::object();
   std::map<std::string, OrderedJson> summaries_;
+  bool rerunning_products_ = false;
 };
 
 absl::Status Builder::Stage(const std::string& name, const OrderedJson& config,
                             const std::function<absl::StatusOr<OrderedJson>()>& body) {
   const std::string fp = Fingerprint(OrderedJson{{"upstream", upstream_fingerprint_}, {"config", config}});
   upstream_fingerprint_ = fp;
-  if (ws_.IsDone(name, fp)) {
+  const auto& rerun = request_.rerun_stages;
+  if (std::find(rerun.begin(), rerun.end(), name) != rerun.end()) rerunning_products_ = true;
+  const bool is_product = std::find(std::begin(kProductStages), std::end(kProductStages), name) != std::end(kProductStages);
+  if (ws_.IsDone(name, fp) && !(is_product && rerunning_products_)) {
     ARMAP_ASSIGN_OR_RETURN(OrderedJson record, ws_.StageRecord(name));
     stages_[name] = {{"seconds", record["seconds"]}, {"skipped", true}};
     summaries_[name] = record["summary"];
@@ -847,6 +879,97 @@ absl::StatusOr<OrderedJson> Builder::RunRetrieval() {
   return OrderedJson{{"views", all.size()}, {"clusters", codebook.num_clusters()}, {"descriptor_size", codebook.descriptor_size()}};
 }
 
+absl::StatusOr<ProductInputs> Builder::LoadProductInputs() const {
+  ARMAP_ASSIGN_OR_RETURN(std::vector<Rigid3d> poses, RefinedPoses());
+  ProductInputs inputs;
+  inputs.num_threads = options_.num_threads;
+  for (size_t p = 0; p < capture_.panos.size(); ++p) {
+    PanoramaInput pano;
+    pano.name = capture_.panos[p].name;
+    pano.image = ws_.StageDir("privacy") / (pano.name + ".jpg");
+    pano.camera = Camera::Equirectangular(capture_.pano_width_px, capture_.pano_height_px);
+    pano.world_from_rig = poses[p];
+    pano.timestamp_s = capture_.panos[p].timestamp_s;
+    inputs.route_positions.push_back(poses[p].translation);
+    inputs.panos.push_back(std::move(pano));
+  }
+  return inputs;
+}
+
+absl::StatusOr<OrderedJson> Builder::RunWhiteModel() {
+  ARMAP_RETURN_IF_ERROR(EnsureLidar());
+  ARMAP_ASSIGN_OR_RETURN(ProductInputs inputs, LoadProductInputs());
+  ARMAP_ASSIGN_OR_RETURN(WhiteModelResult models, BuildWhiteModels(*lidar_, inputs, options_.whitemodel));
+  ARMAP_RETURN_IF_ERROR(WriteWhiteModels(models, EnuFrame(capture_.origin), ws_.StageDir("whitemodel")));
+  ARMAP_LOG_INFO("white models: {} buildings, {} -> {} vertices (simplified, {} m tolerance)", models.full.buildings.size(),
+                 models.full.NumVertices(), models.simplified.NumVertices(), models.simplified.tolerance_m);
+  return models.summary;
+}
+
+absl::StatusOr<OrderedJson> Builder::RunRoads() {
+  ARMAP_RETURN_IF_ERROR(EnsureLidar());
+  ARMAP_ASSIGN_OR_RETURN(ProductInputs inputs, LoadProductInputs());
+  const EnuFrame frame(capture_.origin);
+  ARMAP_ASSIGN_OR_RETURN(WhiteModelLevel buildings, ReadWhiteModelGeoJson(ws_.StageDir("whitemodel") / "full.geojson", frame));
+  ARMAP_ASSIGN_OR_RETURN(RoadNetwork network, BuildRoadNetwork(*lidar_, inputs, buildings, options_.roads));
+  ARMAP_RETURN_IF_ERROR(WriteRoadNetwork(network, frame, ws_.StageDir("roads")));
+  ARMAP_LOG_INFO("pedestrian network: {} nodes, {} edges, {:.0f} m", network.nodes.size(), network.edges.size(), network.TotalLengthM());
+  return network.summary;
+}
+
+absl::StatusOr<OrderedJson> Builder::RunPois() {
+  ARMAP_RETURN_IF_ERROR(EnsureLidar());
+  ARMAP_ASSIGN_OR_RETURN(ProductInputs inputs, LoadProductInputs());
+  const EnuFrame frame(capture_.origin);
+  ARMAP_ASSIGN_OR_RETURN(WhiteModelLevel buildings, ReadWhiteModelGeoJson(ws_.StageDir("whitemodel") / "full.geojson", frame));
+  ARMAP_ASSIGN_OR_RETURN(PoiSet pois, DetectPois(*lidar_, inputs, buildings, options_.pois));
+  ARMAP_RETURN_IF_ERROR(WritePois(pois, frame, ws_.StageDir("pois")));
+  ARMAP_LOG_INFO("POIs: {}", pois.pois.size());
+  return pois.summary;
+}
+
+absl::StatusOr<OrderedJson> Builder::RunOverview() {
+  ARMAP_RETURN_IF_ERROR(EnsureLidar());
+  const EnuFrame frame(capture_.origin);
+  ARMAP_ASSIGN_OR_RETURN(WhiteModelLevel buildings, ReadWhiteModelGeoJson(ws_.StageDir("whitemodel") / "full.geojson", frame));
+  ARMAP_ASSIGN_OR_RETURN(RoadNetwork network, ReadRoadNetwork(ws_.StageDir("roads") / "network.geojson", frame));
+  ARMAP_ASSIGN_OR_RETURN(PoiSet pois, ReadPois(ws_.StageDir("pois") / "pois.geojson", frame));
+  map::OverviewLayers layers;
+  const PointCloud& cloud = lidar_->cloud();
+  const std::vector<uint8_t>& ground = lidar_->ground_flags();
+  // Ground intensity, normalised by its own 2nd..98th percentile range.
+  std::vector<float> values;
+  for (size_t i = 0; i < cloud.points.size(); ++i) {
+    if (ground[i]) values.push_back(cloud.HasIntensity() ? cloud.intensity[i] : 0.5f);
+  }
+  std::vector<float> sorted = values;
+  std::sort(sorted.begin(), sorted.end());
+  const float lo = sorted.empty() ? 0.0f : sorted[sorted.size() / 50];
+  const float hi = sorted.empty() ? 1.0f : sorted[sorted.size() * 49 / 50];
+  for (size_t i = 0, j = 0; i < cloud.points.size(); ++i) {
+    if (!ground[i]) continue;
+    const Eigen::Vector3d p = cloud.origin + cloud.points[i].cast<double>();
+    layers.ground_points.emplace_back(static_cast<float>(p.x()), static_cast<float>(p.y()));
+    layers.ground_brightness.push_back(hi > lo ? (values[j] - lo) / (hi - lo) : 0.5f);
+    ++j;
+  }
+  for (const BuildingModel& b : buildings.buildings) layers.footprints.push_back(b.footprint);
+  for (const WalkNetworkEdge& e : network.edges) {
+    map::OverviewLayers::Line line;
+    for (const Eigen::Vector3d& p : e.polyline) line.points.push_back(p.head<2>());
+    line.rgb = e.kind == "crossing" ? std::array<uint8_t, 3>{230, 170, 0} : std::array<uint8_t, 3>{40, 160, 60};
+    line.width_px = 3;
+    layers.lines.push_back(std::move(line));
+  }
+  for (const Poi& poi : pois.pois) {
+    layers.markers.push_back({poi.position.head<2>(), poi.name_en.empty() ? poi.category : poi.name_en, {220, 30, 30}});
+  }
+  layers.title = absl::StrCat("armap overview: ", buildings.buildings.size(), " buildings, ", network.edges.size(),
+                              " walkway edges, ", pois.pois.size(), " POIs");
+  ARMAP_RETURN_IF_ERROR(map::WriteOverviewPng(layers, options_.overview, ws_.StageDir("overview") / "overview.png"));
+  return OrderedJson{{"buildings", buildings.buildings.size()}, {"edges", network.edges.size()}, {"pois", pois.pois.size()}};
+}
+
 absl::StatusOr<OrderedJson> Builder::Run() {
   // Ingest runs every time: it is the check that the capture is sane, and
   // its fingerprint (the capture's files) gates every later stage.
@@ -868,6 +991,10 @@ absl::StatusOr<OrderedJson> Builder::Run() {
   ARMAP_RETURN_IF_ERROR(Stage("alignment", config["alignment"], [&] { return RunAlignment(); }));
   ARMAP_RETURN_IF_ERROR(Stage("landmarks", config["landmarks"], [&] { return RunLandmarks(); }));
   ARMAP_RETURN_IF_ERROR(Stage("retrieval", config["retrieval"], [&] { return RunRetrieval(); }));
+  ARMAP_RETURN_IF_ERROR(Stage("whitemodel", config["whitemodel"], [&] { return RunWhiteModel(); }));
+  ARMAP_RETURN_IF_ERROR(Stage("roads", config["roads"], [&] { return RunRoads(); }));
+  ARMAP_RETURN_IF_ERROR(Stage("pois", config["pois"], [&] { return RunPois(); }));
+  ARMAP_RETURN_IF_ERROR(Stage("overview", config["overview"], [&] { return RunOverview(); }));
   if (lidar_) {
     stages_["lidar"] = {{"seconds", lidar_summary_.stage_seconds["total"]}, {"skipped", false}};
   } else {
@@ -876,7 +1003,8 @@ absl::StatusOr<OrderedJson> Builder::Run() {
 
   // Package.
   start = Clock::now();
-  ARMAP_ASSIGN_OR_RETURN(map::PackageWriter writer, map::PackageWriter::Begin(request_.out_dir, request_.overwrite));
+  const bool republish = request_.overwrite || !request_.rerun_stages.empty();
+  ARMAP_ASSIGN_OR_RETURN(map::PackageWriter writer, map::PackageWriter::Begin(request_.out_dir, republish));
   const fs::path staging = writer.staging_dir();
   fs::create_directories(staging / "retrieval");
   for (const auto& [from, to] : std::vector<std::pair<fs::path, fs::path>>{
@@ -888,6 +1016,11 @@ absl::StatusOr<OrderedJson> Builder::Run() {
     fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
     if (ec) return absl::InternalError(absl::StrCat(from.string(), ": cannot copy into the package: ", ec.message()));
   }
+  // The products: every file a product stage wrote, less its stage record.
+  for (const char* product : {"whitemodel", "roads", "pois"}) {
+    ARMAP_RETURN_IF_ERROR(CopyStageOutput(ws_.StageDir(product), staging / product));
+  }
+  ARMAP_RETURN_IF_ERROR(CopyStageOutput(ws_.StageDir("overview"), staging));
   ARMAP_ASSIGN_OR_RETURN(map::Landmarks landmarks, map::ReadLandmarks(staging / "landmarks.bin"));
   ARMAP_ASSIGN_OR_RETURN(std::vector<map::MapView> views, map::ReadViews(staging / "views.json"));
   ARMAP_RETURN_IF_ERROR(WriteJsonFile(staging / "config.json", config));
@@ -914,6 +1047,7 @@ absl::StatusOr<OrderedJson> Builder::Run() {
   report["map_id"] = manifest.map_id;
   report["map_version"] = manifest.map_version;
   report["capture"] = fs::absolute(request_.capture_dir).string();
+  report["workspace"] = fs::absolute(ws_.dir()).string();
   stages_["package"] = {{"seconds", Seconds(start)}, {"skipped", false}};
   report["stages"] = stages_;
   const long lidar_points = lidar_ ? static_cast<long>(lidar_summary_.num_points_read)
@@ -925,10 +1059,13 @@ absl::StatusOr<OrderedJson> Builder::Run() {
     if (summaries_["alignment"].contains(key)) report["alignment"][key] = summaries_["alignment"][key];
   }
   report["privacy"] = summaries_["privacy"];
+  for (const char* product : {"whitemodel", "roads", "pois"}) report[product] = summaries_[product];
   const uint64_t descriptor_bytes = landmarks.descriptors.size();
   const uint64_t index_bytes = fs::file_size(staging / "retrieval" / "index.faiss") + fs::file_size(staging / "retrieval" / "codebook.bin");
   const uint64_t total_bytes = DirectorySize(staging);
   report["size_bytes"] = {{"total", total_bytes}, {"descriptors", descriptor_bytes}, {"index", index_bytes},
+                          {"whitemodel", DirectorySize(staging / "whitemodel")}, {"roads", DirectorySize(staging / "roads")},
+                          {"pois", DirectorySize(staging / "pois")},
                           {"per_pano", total_bytes / std::max<size_t>(1, capture_.panos.size())},
                           {"per_1000_landmarks", landmarks.size() ? 1000.0 * total_bytes / landmarks.size() : 0.0}};
   report["quality"] = quality_.ToJson();
@@ -978,6 +1115,10 @@ absl::Status MapBuildOptions::Validate() const {
   ARMAP_RETURN_IF_ERROR(alignment.Validate());
   ARMAP_RETURN_IF_ERROR(landmarks.Validate());
   ARMAP_RETURN_IF_ERROR(retrieval.Validate());
+  ARMAP_RETURN_IF_ERROR(whitemodel.Validate());
+  ARMAP_RETURN_IF_ERROR(roads.Validate());
+  ARMAP_RETURN_IF_ERROR(pois.Validate());
+  ARMAP_RETURN_IF_ERROR(overview.Validate());
   if (jpeg_quality < 50 || jpeg_quality > 100) return absl::InvalidArgumentError("MapBuildOptions::jpeg_quality must be in [50, 100]");
   if (num_threads < 1 || num_threads > 256) return absl::InvalidArgumentError("MapBuildOptions::num_threads must be in [1, 256]");
   if (map_version < 1) return absl::InvalidArgumentError("MapBuildOptions::map_version must be >= 1");
@@ -1017,7 +1158,7 @@ absl::StatusOr<OrderedJson> BuildMap(const MapBuildRequest& request, const MapBu
   ARMAP_RETURN_IF_ERROR(options.Validate());
   if (request.capture_dir.empty() || request.out_dir.empty()) return absl::InvalidArgumentError("--capture and --out are required");
   std::error_code ec;
-  if (fs::exists(request.out_dir, ec) && !request.overwrite) {
+  if (fs::exists(request.out_dir, ec) && !request.overwrite && request.rerun_stages.empty()) {
     return absl::AlreadyExistsError(absl::StrCat(request.out_dir.string(), ": exists (use --overwrite to replace it)"));
   }
   const fs::path ws_dir = request.workspace_dir.empty() ? fs::path(request.out_dir.string() + ".workspace") : request.workspace_dir;

@@ -1,22 +1,28 @@
 // `armap map build`: capture folder -> map package, as resumable stages over
-// a workspace: ingest, lidar, privacy, views, depth, features, alignment,
-// landmarks, retrieval, package.
+// a workspace: ingest, lidar, privacy, views, depth, features, matching,
+// alignment, landmarks, retrieval (the feature map), then the map products
+// whitemodel, roads, pois and the overview PNG, then package.
 #pragma once
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "core/features/extractor.h"
 #include "core/features/matching.h"
 #include "core/features/vlad.h"
 #include "core/json.h"
+#include "core/map/overview.h"
 #include "mapping/lidar/depth_map.h"
 #include "mapping/lidar/lidar_map.h"
 #include "mapping/pipeline/alignment.h"
 #include "mapping/pipeline/capture.h"
 #include "mapping/pipeline/privacy.h"
 #include "mapping/pipeline/views.h"
+#include "mapping/products/pois.h"
+#include "mapping/products/roads.h"
+#include "mapping/products/whitemodel.h"
 
 namespace armap::mapping {
 
@@ -74,6 +80,10 @@ struct MapBuildOptions {
   AlignmentOptions alignment;
   LandmarkOptions landmarks;
   features::VladOptions retrieval;
+  WhiteModelOptions whitemodel;
+  RoadNetworkOptions roads;
+  PoiOptions pois;
+  map::OverviewOptions overview;
   int jpeg_quality = 95;               // workspace images
   int num_threads = 2;
 
@@ -89,7 +99,14 @@ struct MapBuildRequest {
   std::filesystem::path out_dir;
   std::filesystem::path workspace_dir;  // default: <out>.workspace
   bool overwrite = false;
+  // Stages to run again even when up to date (`armap map whitemodel|roads|
+  // pois`); the product stages after a rerun one run again too. The package
+  // is then republished over the existing one.
+  std::vector<std::string> rerun_stages;
 };
+
+// The product stages, in run order (each reads the ones before it).
+inline constexpr const char* kProductStages[] = {"whitemodel", "roads", "pois", "overview"};
 
 // Runs (or resumes) the build. Returns the report that is also written to
 // MAP/report.json (keys are a contract: see the mapping issue).
