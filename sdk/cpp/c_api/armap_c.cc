@@ -14,11 +14,16 @@
 
 #include "absl/status/status.h"
 #include "armap/sdk/client.h"
+#include "armap/sdk/pose_fusion.h"
 
 namespace sdk = armap::sdk;
 
 struct ArmapClient {
   std::unique_ptr<sdk::Client> client;
+};
+
+struct ArmapFusion {
+  std::unique_ptr<sdk::PoseFusion> fusion;
 };
 
 struct ArmapStream {
@@ -63,12 +68,23 @@ static_assert(sizeof(ArmapStageTiming) == 32);
 static_assert(sizeof(ArmapLocalizeResult) == 944 && offsetof(ArmapLocalizeResult, cam_from_world) == 32 &&
               offsetof(ArmapLocalizeResult, map_version) == 168 && offsetof(ArmapLocalizeResult, stages) == 560);
 static_assert(sizeof(ArmapMapInfo) == 240 && offsetof(ArmapMapInfo, num_views) == 184);
+static_assert(sizeof(ArmapFusionOptions) == 168 && offsetof(ArmapFusionOptions, window_size) == 72 &&
+              offsetof(ArmapFusionOptions, max_extrapolation_s) == 160);
+static_assert(sizeof(ArmapFusionStats) == 96 && offsetof(ArmapFusionStats, pending_correction_m) == 56);
+static_assert(static_cast<int>(ARMAP_SESSION_UP_Z) == static_cast<int>(sdk::SessionUpAxis::kZ) &&
+              static_cast<int>(ARMAP_SESSION_UP_Y) == static_cast<int>(sdk::SessionUpAxis::kY));
+static_assert(static_cast<int>(ARMAP_FIX_INITIALIZED) == static_cast<int>(sdk::FixOutcome::kInitialized) &&
+              static_cast<int>(ARMAP_FIX_ACCEPTED) == static_cast<int>(sdk::FixOutcome::kAccepted) &&
+              static_cast<int>(ARMAP_FIX_REJECTED) == static_cast<int>(sdk::FixOutcome::kRejected) &&
+              static_cast<int>(ARMAP_FIX_RESET) == static_cast<int>(sdk::FixOutcome::kReset));
 
 // The first published size of each caller struct; smaller ones are refused.
 constexpr uint32_t kClientOptionsV1Size = 24;
 constexpr uint32_t kLocalizeParamsV1Size = 400;
 constexpr uint32_t kLocalizeResultV1Size = 944;
 constexpr uint32_t kMapInfoV1Size = 240;
+constexpr uint32_t kFusionOptionsV1Size = 168;
+constexpr uint32_t kFusionStatsV1Size = 96;
 
 // ---- thread-local last error (fixed storage: setting it never throws).
 
@@ -304,6 +320,39 @@ int32_t AddFeatures(const char* function, const float* keypoints, const uint8_t*
   return ARMAP_OK;
 }
 
+sdk::Rigid3 FromC(const ArmapRigid3& p) { return sdk::Rigid3{p.qw, p.qx, p.qy, p.qz, p.tx, p.ty, p.tz}; }
+ArmapRigid3 ToC(const sdk::Rigid3& p) { return ArmapRigid3{p.qw, p.qx, p.qy, p.qz, p.tx, p.ty, p.tz}; }
+
+// Fusion options from the C struct: a zero field keeps the default.
+sdk::PoseFusionOptions ToFusionOptions(const ArmapFusionOptions& o) {
+  sdk::PoseFusionOptions out;
+  out.session_up_axis = static_cast<sdk::SessionUpAxis>(o.session_up_axis);
+  auto set = [](double value, double* field) {
+    if (value != 0) *field = value;
+  };
+  set(o.fix_position_sigma_m, &out.fix_position_sigma_m);
+  set(o.fix_yaw_sigma_deg, &out.fix_yaw_sigma_deg);
+  set(o.min_confidence, &out.min_confidence);
+  set(o.drift_fraction, &out.drift_fraction);
+  set(o.drift_nonlinearity, &out.drift_nonlinearity);
+  set(o.drift_m_per_s, &out.drift_m_per_s);
+  set(o.yaw_drift_deg_per_m, &out.yaw_drift_deg_per_m);
+  set(o.yaw_drift_deg_per_s, &out.yaw_drift_deg_per_s);
+  if (o.window_size != 0) out.window_size = o.window_size;
+  set(o.window_s, &out.window_s);
+  set(o.gate_sigma, &out.gate_sigma);
+  set(o.gate_floor_m, &out.gate_floor_m);
+  set(o.gate_floor_deg, &out.gate_floor_deg);
+  set(o.huber_k, &out.huber_k);
+  set(o.max_drift_extrapolation_m, &out.max_drift_extrapolation_m);
+  set(o.blend_time_s, &out.blend_time_s);
+  set(o.max_correction_speed_mps, &out.max_correction_speed_mps);
+  set(o.max_correction_yaw_rate_dps, &out.max_correction_yaw_rate_dps);
+  set(o.tracking_history_s, &out.tracking_history_s);
+  set(o.max_extrapolation_s, &out.max_extrapolation_s);
+  return out;
+}
+
 const char* StatusName(int32_t code) {
   switch (code) {
     case ARMAP_OK: return "OK";
@@ -378,6 +427,46 @@ ARMAP_EXPORT int32_t armap_map_info_init(ArmapMapInfo* info) {
   info->struct_size = sizeof(*info);
   return ARMAP_OK;
   ARMAP_C_CATCH("armap_map_info_init")
+}
+
+ARMAP_EXPORT int32_t armap_fusion_options_init(ArmapFusionOptions* options) {
+  ARMAP_C_TRY
+  if (options == nullptr) return NullArgument("armap_fusion_options_init", "options");
+  const sdk::PoseFusionOptions d;
+  std::memset(options, 0, sizeof(*options));
+  options->struct_size = sizeof(*options);
+  options->session_up_axis = static_cast<int32_t>(d.session_up_axis);
+  options->fix_position_sigma_m = d.fix_position_sigma_m;
+  options->fix_yaw_sigma_deg = d.fix_yaw_sigma_deg;
+  options->min_confidence = d.min_confidence;
+  options->drift_fraction = d.drift_fraction;
+  options->drift_nonlinearity = d.drift_nonlinearity;
+  options->drift_m_per_s = d.drift_m_per_s;
+  options->yaw_drift_deg_per_m = d.yaw_drift_deg_per_m;
+  options->yaw_drift_deg_per_s = d.yaw_drift_deg_per_s;
+  options->window_size = d.window_size;
+  options->window_s = d.window_s;
+  options->gate_sigma = d.gate_sigma;
+  options->gate_floor_m = d.gate_floor_m;
+  options->gate_floor_deg = d.gate_floor_deg;
+  options->huber_k = d.huber_k;
+  options->max_drift_extrapolation_m = d.max_drift_extrapolation_m;
+  options->blend_time_s = d.blend_time_s;
+  options->max_correction_speed_mps = d.max_correction_speed_mps;
+  options->max_correction_yaw_rate_dps = d.max_correction_yaw_rate_dps;
+  options->tracking_history_s = d.tracking_history_s;
+  options->max_extrapolation_s = d.max_extrapolation_s;
+  return ARMAP_OK;
+  ARMAP_C_CATCH("armap_fusion_options_init")
+}
+
+ARMAP_EXPORT int32_t armap_fusion_stats_init(ArmapFusionStats* stats) {
+  ARMAP_C_TRY
+  if (stats == nullptr) return NullArgument("armap_fusion_stats_init", "stats");
+  std::memset(stats, 0, sizeof(*stats));
+  stats->struct_size = sizeof(*stats);
+  return ARMAP_OK;
+  ARMAP_C_CATCH("armap_fusion_stats_init")
 }
 
 ARMAP_EXPORT int32_t armap_client_connect(const char* target, const ArmapClientOptions* options_or_null,
@@ -556,6 +645,130 @@ ARMAP_EXPORT void armap_stream_free(ArmapStream* stream) {
     delete stream;
   } catch (...) {
   }
+}
+
+ARMAP_EXPORT int32_t armap_fusion_create(const ArmapFusionOptions* options_or_null, ArmapFusion** out) {
+  constexpr const char* kFn = "armap_fusion_create";
+  ARMAP_C_TRY
+  if (out == nullptr) return NullArgument(kFn, "out");
+  *out = nullptr;
+  sdk::PoseFusionOptions options;
+  if (options_or_null != nullptr) {
+    if (options_or_null->struct_size < kFusionOptionsV1Size) {
+      return BadSize(kFn, "options", options_or_null->struct_size, kFusionOptionsV1Size, "armap_fusion_options_init");
+    }
+    options = ToFusionOptions(ReadStruct(options_or_null));
+  }
+  auto fusion = sdk::PoseFusion::Create(options);
+  if (!fusion.ok()) return FromStatus(fusion.status());
+  *out = new ArmapFusion{std::move(*fusion)};
+  return ARMAP_OK;
+  ARMAP_C_CATCH(kFn)
+}
+
+ARMAP_EXPORT void armap_fusion_free(ArmapFusion* fusion) {
+  try {
+    delete fusion;
+  } catch (...) {
+  }
+}
+
+ARMAP_EXPORT int32_t armap_fusion_add_tracking(ArmapFusion* fusion, double timestamp_s,
+                                               const ArmapRigid3* session_from_cam) {
+  constexpr const char* kFn = "armap_fusion_add_tracking";
+  ARMAP_C_TRY
+  if (fusion == nullptr) return NullArgument(kFn, "fusion");
+  if (session_from_cam == nullptr) return NullArgument(kFn, "session_from_cam");
+  return FromStatus(fusion->fusion->AddTracking(timestamp_s, FromC(*session_from_cam)));
+  ARMAP_C_CATCH(kFn)
+}
+
+ARMAP_EXPORT int32_t armap_fusion_add_fix(ArmapFusion* fusion, double timestamp_s, const ArmapRigid3* map_from_cam,
+                                          double confidence, int32_t* out_outcome) {
+  constexpr const char* kFn = "armap_fusion_add_fix";
+  ARMAP_C_TRY
+  if (fusion == nullptr) return NullArgument(kFn, "fusion");
+  if (map_from_cam == nullptr) return NullArgument(kFn, "map_from_cam");
+  auto outcome = fusion->fusion->AddFix(timestamp_s, FromC(*map_from_cam), confidence);
+  if (!outcome.ok()) return FromStatus(outcome.status());
+  if (out_outcome != nullptr) *out_outcome = static_cast<int32_t>(*outcome);
+  return ARMAP_OK;
+  ARMAP_C_CATCH(kFn)
+}
+
+ARMAP_EXPORT int32_t armap_fusion_add_fix_sigma(ArmapFusion* fusion, double timestamp_s,
+                                                const ArmapRigid3* map_from_cam, double position_sigma_m,
+                                                double yaw_sigma_deg, int32_t* out_outcome) {
+  constexpr const char* kFn = "armap_fusion_add_fix_sigma";
+  ARMAP_C_TRY
+  if (fusion == nullptr) return NullArgument(kFn, "fusion");
+  if (map_from_cam == nullptr) return NullArgument(kFn, "map_from_cam");
+  auto outcome = fusion->fusion->AddFixWithSigma(timestamp_s, FromC(*map_from_cam), position_sigma_m, yaw_sigma_deg);
+  if (!outcome.ok()) return FromStatus(outcome.status());
+  if (out_outcome != nullptr) *out_outcome = static_cast<int32_t>(*outcome);
+  return ARMAP_OK;
+  ARMAP_C_CATCH(kFn)
+}
+
+ARMAP_EXPORT int32_t armap_fusion_map_from_session(const ArmapFusion* fusion, ArmapRigid3* out) {
+  constexpr const char* kFn = "armap_fusion_map_from_session";
+  ARMAP_C_TRY
+  if (fusion == nullptr) return NullArgument(kFn, "fusion");
+  if (out == nullptr) return NullArgument(kFn, "out");
+  auto pose = fusion->fusion->MapFromSession();
+  if (!pose.ok()) return FromStatus(pose.status());
+  *out = ToC(*pose);
+  return ARMAP_OK;
+  ARMAP_C_CATCH(kFn)
+}
+
+ARMAP_EXPORT int32_t armap_fusion_map_from_cam(const ArmapFusion* fusion, double timestamp_s, ArmapRigid3* out) {
+  constexpr const char* kFn = "armap_fusion_map_from_cam";
+  ARMAP_C_TRY
+  if (fusion == nullptr) return NullArgument(kFn, "fusion");
+  if (out == nullptr) return NullArgument(kFn, "out");
+  auto pose = fusion->fusion->MapFromCam(timestamp_s);
+  if (!pose.ok()) return FromStatus(pose.status());
+  *out = ToC(*pose);
+  return ARMAP_OK;
+  ARMAP_C_CATCH(kFn)
+}
+
+ARMAP_EXPORT int32_t armap_fusion_get_stats(const ArmapFusion* fusion, ArmapFusionStats* out) {
+  constexpr const char* kFn = "armap_fusion_get_stats";
+  ARMAP_C_TRY
+  if (fusion == nullptr) return NullArgument(kFn, "fusion");
+  if (out == nullptr) return NullArgument(kFn, "out");
+  if (out->struct_size < kFusionStatsV1Size) {
+    return BadSize(kFn, "out", out->struct_size, kFusionStatsV1Size, "armap_fusion_stats_init");
+  }
+  const sdk::PoseFusionStats s = fusion->fusion->stats();
+  ArmapFusionStats local;
+  std::memset(&local, 0, sizeof(local));
+  local.initialized = fusion->fusion->initialized() ? 1 : 0;
+  local.num_tracking = s.num_tracking;
+  local.num_fixes = s.num_fixes;
+  local.num_accepted = s.num_accepted;
+  local.num_rejected = s.num_rejected;
+  local.num_resets = s.num_resets;
+  local.window_inliers = s.window_inliers;
+  local.pending_correction_m = s.pending_correction_m;
+  local.pending_correction_deg = s.pending_correction_deg;
+  local.position_sigma_m = s.position_sigma_m;
+  local.yaw_sigma_deg = s.yaw_sigma_deg;
+  local.drift_rate = s.drift_rate;
+  WriteStruct(local, out);
+  return ARMAP_OK;
+  ARMAP_C_CATCH(kFn)
+}
+
+ARMAP_EXPORT int32_t armap_fusion_reset(ArmapFusion* fusion) {
+  constexpr const char* kFn = "armap_fusion_reset";
+  ARMAP_C_TRY
+  if (fusion == nullptr) return NullArgument(kFn, "fusion");
+  fusion->fusion->Reset();
+  return ARMAP_OK;
+  ARMAP_C_CATCH(kFn)
 }
 
 }  // extern "C"

@@ -24,10 +24,11 @@
  *    first version's size is refused with ARMAP_INVALID_ARGUMENT.
  *  - Ownership: handles returned through `out` parameters belong to the
  *    caller. An ArmapClient must be released with armap_client_free, an
- *    ArmapStream with armap_stream_free (a stream may outlive its client).
+ *    ArmapStream with armap_stream_free (a stream may outlive its client),
+ *    an ArmapFusion with armap_fusion_free.
  *    Strings returned as const char* belong to the library.
- *  - Threads: an ArmapClient may be used from many threads at once; an
- *    ArmapStream from one thread at a time.
+ *  - Threads: an ArmapClient and an ArmapFusion may be used from many
+ *    threads at once; an ArmapStream from one thread at a time.
  */
 #ifndef ARMAP_ARMAP_C_H_
 #define ARMAP_ARMAP_C_H_
@@ -84,6 +85,20 @@ typedef enum ArmapFailureReason {
   ARMAP_FAILURE_LOW_CONFIDENCE = 6,       /* a pose, but below the confidence bar */
 } ArmapFailureReason;
 
+/* The AR session frame's up axis (ArmapFusionOptions.session_up_axis). */
+typedef enum ArmapSessionUpAxis {
+  ARMAP_SESSION_UP_Y = 0,  /* ARKit, ARCore, WebXR, Unity (the default) */
+  ARMAP_SESSION_UP_Z = 1,  /* z up, like the map frame */
+} ArmapSessionUpAxis;
+
+/* What armap_fusion_add_fix did with a fix. */
+typedef enum ArmapFixOutcome {
+  ARMAP_FIX_INITIALIZED = 0,  /* the first fix: map_from_session snapped to it */
+  ARMAP_FIX_ACCEPTED = 1,     /* agrees with the recent fixes */
+  ARMAP_FIX_REJECTED = 2,     /* an outlier, or confidence too low */
+  ARMAP_FIX_RESET = 3,        /* recent fixes outvoted the previous estimate */
+} ArmapFixOutcome;
+
 /* Array and string sizes (bytes including the terminating NUL). */
 #define ARMAP_MAP_ID_SIZE 64
 #define ARMAP_REQUEST_ID_SIZE 64
@@ -95,6 +110,7 @@ typedef enum ArmapFailureReason {
 
 typedef struct ArmapClient ArmapClient; /* opaque; armap_client_free */
 typedef struct ArmapStream ArmapStream; /* opaque; armap_stream_free */
+typedef struct ArmapFusion ArmapFusion; /* opaque; armap_fusion_free */
 
 /* cam_from_world style rigid transform: point_in_target = R(q) *
  * point_in_source + t; unit quaternion [w, x, y, z], metres. 56 bytes. */
@@ -201,6 +217,53 @@ typedef struct ArmapMapInfo {
   double extractor_edge_threshold;
 } ArmapMapInfo;
 
+/* Pose fusion options (armap/sdk/pose_fusion.h has the meaning of each
+ * field); armap_fusion_options_init sets the defaults, and a zero field
+ * also means its default (pass a tiny value for "none"). 168 bytes. */
+typedef struct ArmapFusionOptions {
+  uint32_t struct_size;
+  int32_t session_up_axis;           /* ArmapSessionUpAxis */
+  double fix_position_sigma_m;       /* of a confidence-1 fix */
+  double fix_yaw_sigma_deg;
+  double min_confidence;             /* fixes below are ignored */
+  double drift_fraction;             /* tracking drift, m per m walked */
+  double drift_nonlinearity;
+  double drift_m_per_s;
+  double yaw_drift_deg_per_m;
+  double yaw_drift_deg_per_s;
+  int32_t window_size;               /* recent fixes kept */
+  uint32_t reserved0;
+  double window_s;
+  double gate_sigma;
+  double gate_floor_m;
+  double gate_floor_deg;
+  double huber_k;
+  double max_drift_extrapolation_m;
+  double blend_time_s;               /* smoothing time constant */
+  double max_correction_speed_mps;
+  double max_correction_yaw_rate_dps;
+  double tracking_history_s;
+  double max_extrapolation_s;
+} ArmapFusionOptions;
+
+/* 96 bytes. */
+typedef struct ArmapFusionStats {
+  uint32_t struct_size;
+  int32_t initialized;               /* 1 once a fix was accepted */
+  int64_t num_tracking;
+  int64_t num_fixes;
+  int64_t num_accepted;              /* including the initializing fix */
+  int64_t num_rejected;
+  int64_t num_resets;
+  int32_t window_inliers;
+  uint32_t reserved0;
+  double pending_correction_m;       /* still being blended in */
+  double pending_correction_deg;
+  double position_sigma_m;           /* of the estimate, at the camera */
+  double yaw_sigma_deg;
+  double drift_rate;                 /* estimated, m per m walked */
+} ArmapFusionStats;
+
 /* ---- library ---- */
 
 /* "MAJOR.MINOR.PATCH"; static storage. */
@@ -216,6 +279,8 @@ ARMAP_EXPORT int32_t armap_client_options_init(ArmapClientOptions* options);
 ARMAP_EXPORT int32_t armap_localize_params_init(ArmapLocalizeParams* params);
 ARMAP_EXPORT int32_t armap_localize_result_init(ArmapLocalizeResult* result);
 ARMAP_EXPORT int32_t armap_map_info_init(ArmapMapInfo* info);
+ARMAP_EXPORT int32_t armap_fusion_options_init(ArmapFusionOptions* options);
+ARMAP_EXPORT int32_t armap_fusion_stats_init(ArmapFusionStats* stats);
 
 /* ---- client ---- */
 
@@ -266,6 +331,40 @@ ARMAP_EXPORT int32_t armap_stream_localize_features(ArmapStream* stream, const A
 ARMAP_EXPORT int32_t armap_stream_close(ArmapStream* stream);
 /* Releases a stream (cancelling it if not closed); NULL is allowed. */
 ARMAP_EXPORT void armap_stream_free(ArmapStream* stream);
+
+/* ---- pose fusion (on the device; no server involved) ----
+ * Keeps map_from_session up to date from the AR tracking (session_from_cam,
+ * every frame) and positioning fixes (map_from_cam, every few seconds):
+ * robust to outlier fixes, smooth, following the tracking's drift. Both
+ * poses use the same camera frame; timestamps are seconds on one clock. */
+
+/* NULL options = defaults. On success *out must be released with
+ * armap_fusion_free; on failure it is set to NULL. */
+ARMAP_EXPORT int32_t armap_fusion_create(const ArmapFusionOptions* options_or_null, ArmapFusion** out);
+/* Releases a fusion; NULL is allowed. */
+ARMAP_EXPORT void armap_fusion_free(ArmapFusion* fusion);
+/* A tracking pose (timestamps non-decreasing); advances the smoothing. */
+ARMAP_EXPORT int32_t armap_fusion_add_tracking(ArmapFusion* fusion, double timestamp_s,
+                                               const ArmapRigid3* session_from_cam);
+/* A fix taken at timestamp_s (the image's capture time; the tracking is
+ * interpolated there), confidence in [0, 1] as the server returns it.
+ * ARMAP_FAILED_PRECONDITION if no tracking covers timestamp_s.
+ * out_outcome (may be NULL) receives an ArmapFixOutcome. */
+ARMAP_EXPORT int32_t armap_fusion_add_fix(ArmapFusion* fusion, double timestamp_s, const ArmapRigid3* map_from_cam,
+                                          double confidence, int32_t* out_outcome);
+/* The same with this fix's own 1-sigma noise. */
+ARMAP_EXPORT int32_t armap_fusion_add_fix_sigma(ArmapFusion* fusion, double timestamp_s,
+                                                const ArmapRigid3* map_from_cam, double position_sigma_m,
+                                                double yaw_sigma_deg, int32_t* out_outcome);
+/* The smoothed map_from_session; ARMAP_FAILED_PRECONDITION before the
+ * first fix. */
+ARMAP_EXPORT int32_t armap_fusion_map_from_session(const ArmapFusion* fusion, ArmapRigid3* out);
+/* map_from_session times the tracking at timestamp_s: the pose to render
+ * with. ARMAP_OUT_OF_RANGE outside the tracking kept. */
+ARMAP_EXPORT int32_t armap_fusion_map_from_cam(const ArmapFusion* fusion, double timestamp_s, ArmapRigid3* out);
+ARMAP_EXPORT int32_t armap_fusion_get_stats(const ArmapFusion* fusion, ArmapFusionStats* out);
+/* Forgets tracking and fixes (e.g. the AR session restarted). */
+ARMAP_EXPORT int32_t armap_fusion_reset(ArmapFusion* fusion);
 
 #ifdef __cplusplus
 }  /* extern "C" */
