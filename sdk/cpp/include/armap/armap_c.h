@@ -52,7 +52,7 @@
 extern "C" {
 #endif
 
-/* Status codes: one enumerator per line, `ARMAP_NAME = N, // comment`
+/* Status codes: one enumerator per line, `ARMAP_NAME = N,` and a C comment
  * (generators of the C# and JS enums parse exactly this form). */
 typedef enum ArmapStatusCode {
   ARMAP_OK = 0,                   /* success */

@@ -1,0 +1,130 @@
+// Runs the NUnit tests of Armap.Sdk (nunit-console) against a real `armap
+// serve` on loopback serving the small fixture map. The server is a child
+// process, stopped with SIGTERM (and reaped) whatever the tests do.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "sdk/cpp/sdk_test_util.h"
+#include "tests/fixtures/small_map.h"
+
+namespace armap::sdk {
+namespace {
+
+namespace fs = std::filesystem;
+
+// `armap serve` as a child; the destructor stops it.
+class ServeProcess {
+ public:
+  explicit ServeProcess(const std::string& map_dir) {
+    int fds[2];
+    if (::pipe(fds) != 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(fds[1], STDOUT_FILENO);
+      ::close(fds[0]);
+      ::close(fds[1]);
+      ::execl(ARMAP_CLI, ARMAP_CLI, "-q", "serve", "--map", map_dir.c_str(), "--host", "127.0.0.1", "--port", "0",
+              "--workers", "2", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    out_ = ::fdopen(fds[0], "r");
+  }
+  ~ServeProcess() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+    }
+    if (out_ != nullptr) std::fclose(out_);
+  }
+  // "serving N map(s) [...] on HOST:PORT" -> HOST:PORT, or "" if it exited.
+  std::string WaitReady() {
+    if (out_ == nullptr) return "";
+    char line[512];
+    while (std::fgets(line, sizeof(line), out_) != nullptr) {
+      std::string s(line);
+      if (s.rfind("serving ", 0) == 0) {
+        const size_t on = s.rfind(" on ");
+        if (on == std::string::npos) return "";
+        std::string address = s.substr(on + 4);
+        while (!address.empty() && (address.back() == '\n' || address.back() == '\r')) address.pop_back();
+        return address;
+      }
+    }
+    return "";
+  }
+
+ private:
+  pid_t pid_ = -1;
+  FILE* out_ = nullptr;
+};
+
+std::string Join(const std::vector<double>& v) {
+  std::ostringstream out;
+  out.precision(17);
+  for (size_t i = 0; i < v.size(); ++i) out << (i ? "," : "") << v[i];
+  return out.str();
+}
+
+TEST(CSharpSdkTest, NUnitSuitePassesAgainstARealServer) {
+  const auto& map = armap::testing::GetSmallMap();
+  auto queries = testing::LoadFixtureQueries(map);
+  ASSERT_TRUE(queries.ok()) << queries.status();
+  const testing::FixtureQuery* query = nullptr;
+  for (const auto& q : *queries) {
+    if (q.localizable) {
+      query = &q;
+      break;
+    }
+  }
+  ASSERT_NE(query, nullptr);
+  const fs::path dir = fs::temp_directory_path() / ("armap_csharp_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path query_file = dir / "query.txt";
+  {
+    std::ofstream out(query_file);
+    out << "image=" << query->image_path.string() << "\n"
+        << "model=" << query->camera_model << "\nwidth=" << query->width << "\nheight=" << query->height << "\n"
+        << "params=" << Join(query->camera_params) << "\n"
+        << "prior=" << Join({query->lat_deg, query->lon_deg, query->alt_m, query->accuracy_m}) << "\n"
+        << "gravity=" << Join({query->gravity_in_cam.begin(), query->gravity_in_cam.end()}) << "\n"
+        << "gt_q=" << Join({query->gt_q.begin(), query->gt_q.end()}) << "\n"
+        << "gt_t=" << Join({query->gt_t.begin(), query->gt_t.end()}) << "\n";
+  }
+  int exit_code = -1;
+  std::string output;
+  {
+    ServeProcess server(map.map_dir.string());
+    const std::string address = server.WaitReady();
+    ASSERT_FALSE(address.empty()) << "armap serve printed no ready line";
+    const std::string command = "cd '" + dir.string() + "' && ARMAP_TEST_SERVER=" + address + " ARMAP_TEST_QUERY='" +
+                                query_file.string() + "' " + ARMAP_NUNIT_CONSOLE + " -nologo -noshadow -xml='" +
+                                (dir / "TestResult.xml").string() + "' '" + ARMAP_CSHARP_TESTS_DLL + "' 2>&1";
+    FILE* pipe = ::popen(command.c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    char buffer[4096];
+    size_t n;
+    while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) output.append(buffer, n);
+    const int status = ::pclose(pipe);
+    exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }  // the server is stopped here
+  fs::remove_all(dir);
+  std::printf("%s\n", output.c_str());
+  EXPECT_EQ(exit_code, 0) << output;
+  EXPECT_NE(output.find("Failures: 0"), std::string::npos) << output;
+  EXPECT_EQ(output.find("Tests run: 0,"), std::string::npos) << "no test ran:\n" << output;
+}
+
+}  // namespace
+}  // namespace armap::sdk
