@@ -57,7 +57,7 @@ TEST(MapBuilderTest, BuildsAPackageAndImprovesTheTrajectory) {
   ASSERT_THAT(report.status(), IsOk());
   // Contract keys.
   for (const char* stage : {"ingest", "privacy", "views", "depth", "features", "matching", "alignment", "landmarks", "retrieval",
-                            "package"}) {
+                            "whitemodel", "roads", "pois", "overview", "package"}) {
     EXPECT_TRUE((*report)["stages"].contains(stage)) << stage;
   }
   for (const char* key : {"panos", "views", "landmarks", "observations", "lidar_points"}) {
@@ -90,6 +90,15 @@ TEST(MapBuilderTest, BuildsAPackageAndImprovesTheTrajectory) {
   auto views = map::ReadViews(out / "views.json");
   ASSERT_THAT(views.status(), IsOk());
   EXPECT_EQ(views->size(), 8u * 9u);
+  // The map products are in the package (and checksummed by its manifest).
+  for (const char* file : {"whitemodel/full.city.json", "whitemodel/full.glb", "whitemodel/full.geojson",
+                           "whitemodel/simplified.city.json", "whitemodel/simplified.glb", "whitemodel/simplified.geojson",
+                           "roads/network.geojson", "pois/pois.geojson", "overview.png"}) {
+    EXPECT_TRUE(manifest->files.count(file)) << file;
+  }
+  // The small city has 4 buildings; the route sees all of them.
+  EXPECT_GE((*report)["whitemodel"].value("buildings", 0), 3) << (*report)["whitemodel"].dump();
+  EXPECT_GT((*report)["size_bytes"]["whitemodel"].get<long>(), 0);
 
   // Resuming: nothing to recompute, every stage but ingest and package is cached.
   request.overwrite = false;
@@ -99,6 +108,19 @@ TEST(MapBuilderTest, BuildsAPackageAndImprovesTheTrajectory) {
   for (const char* stage : {"privacy", "views", "depth", "features", "matching", "alignment", "landmarks", "retrieval"}) {
     EXPECT_TRUE((*again)["stages"][stage]["skipped"].get<bool>()) << stage;
   }
+  // Rerunning one product (`armap map roads`): that stage and the ones after
+  // it run again, the rest is reused, and the package is republished whole.
+  MapBuildRequest rerun = request;
+  rerun.rerun_stages = {"roads"};
+  auto rerun_report = BuildMap(rerun, FastOptions());
+  ASSERT_THAT(rerun_report.status(), IsOk());
+  EXPECT_TRUE((*rerun_report)["stages"]["whitemodel"]["skipped"].get<bool>());
+  for (const char* stage : {"roads", "pois", "overview"}) {
+    EXPECT_FALSE((*rerun_report)["stages"][stage]["skipped"].get<bool>()) << stage;
+  }
+  auto republished = map::ReadManifest(out);
+  ASSERT_THAT(republished.status(), IsOk());
+  EXPECT_THAT(map::VerifyPackage(out, *republished), IsOk());
   // The folders are per process: leave nothing behind.
   for (const fs::path& p : {out, fs::path(out.string() + ".workspace"), SmallCity()}) fs::remove_all(p);
 }
