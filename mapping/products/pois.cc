@@ -491,13 +491,16 @@ absl::StatusOr<PoiSet> DetectPoisFromFacadePoints(const FacadePoints& facade, co
       poi.name_en = cen.text;
       poi.confidence = cen.confidence;
     }
+    // A name with a shop-type word ("...书店", "...Pharmacy") is a more
+    // plausible reading than random characters of the same confidence.
+    poi.category = CategoryFromName(poi.name, poi.name_en);
+    if (!poi.category.empty()) poi.confidence = std::min(1.0, poi.confidence + 0.15);
     if (poi.name.empty() || poi.confidence < options.min_confidence) {
       if (!poi.name.empty()) ++num_low_confidence;
       ARMAP_LOG_DEBUG("pois: board {} at ({:.1f}, {:.1f}) dropped: '{}' / '{}' confidence {:.2f}", i,
                       cands[i].centre.x(), cands[i].centre.y(), poi.name, poi.name_en, poi.confidence);
       continue;
     }
-    poi.category = CategoryFromName(poi.name, poi.name_en);
     // Centre: the median of the views' located boards (the lidar's when none).
     std::vector<double> xs, ys, zs;
     for (const Reading& r : readings[i]) {

@@ -36,12 +36,12 @@ struct PoiOptions {
   // (smallest foreshortened distance).
   double max_view_distance_m = 35.0;
   double max_view_angle_deg = 70.0;
-  int max_views_per_sign = 4;
+  int max_views_per_sign = 6;
   // Pixel size of the fronto-parallel crop of a board read by Tesseract.
   double rectified_resolution_m = 0.015;
   // A POI is kept when the confidence of its name (Tesseract's confidence,
   // weighted by the agreement of the views) reaches this.
-  double min_confidence = 0.45;
+  double min_confidence = 0.35;
   // When set, the rectified crops are written there (NAME_PANO.png).
   std::filesystem::path debug_dir;
   absl::Status Validate() const;
