@@ -40,6 +40,7 @@ absl::Status WhiteModelOptions::Validate() const {
   if (!(min_point_height_m >= 0 && min_point_height_m <= 20)) return bad("min_point_height_m", min_point_height_m, "in [0, 20]");
   if (!(min_wall_span_m > 0 && min_wall_span_m <= 50)) return bad("min_wall_span_m", min_wall_span_m, "in (0, 50]");
   if (!(min_wall_continuity >= 0 && min_wall_continuity <= 1)) return bad("min_wall_continuity", min_wall_continuity, "in [0, 1]");
+  if (!(max_wall_ground_share > 0 && max_wall_ground_share <= 1)) return bad("max_wall_ground_share", max_wall_ground_share, "in (0, 1]");
   if (!(min_edge_m >= 0)) return bad("min_edge_m", min_edge_m, ">= 0");
   if (!(min_building_extent_m > 0)) return bad("min_building_extent_m", min_building_extent_m, "> 0");
   if (!(lod2_min_step_m > 0)) return bad("lod2_min_step_m", lod2_min_step_m, "> 0");
@@ -250,56 +251,44 @@ std::optional<double> SkylineZ(const PanoramaInput& pano, const PanoImage& image
 // ---------------------------------------------------------------------------
 // Footprints
 
-// Dominant wall direction of a cluster, radians in [0, pi/2): histogram of
-// local line directions of the wall cells (PCA of neighbours within 1 m).
+// Dominant wall direction of a cluster, radians in [0, pi/2): the rotation
+// at which the wall cells pile up into the fewest 0.25 m rows and columns
+// (sum of squared projection counts), swept over 90 deg then refined. Robust
+// to tree cells and carved notches that misled a local line histogram.
 double DominantDirection(const std::vector<Eigen::Vector2d>& cells, double cell_m) {
-  const int bins = 180;  // 0.5 deg over 90 deg
-  std::vector<double> hist(bins, 0.0);
-  // Neighbour search on a hash of cells is overkill for a few thousand cells:
-  // sort by x and scan.
-  std::vector<int> order(cells.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](int a, int b) { return cells[a].x() < cells[b].x(); });
-  const double r = std::max(1.0, 4 * cell_m);
-  for (size_t oi = 0; oi < order.size(); ++oi) {
-    const Eigen::Vector2d& p = cells[order[oi]];
-    Eigen::Vector2d mean = Eigen::Vector2d::Zero();
-    Eigen::Matrix2d cov = Eigen::Matrix2d::Zero();
-    int n = 0;
-    auto visit = [&](size_t j) {
-      const Eigen::Vector2d& q = cells[order[j]];
-      if ((q - p).squaredNorm() <= r * r) { mean += q; cov += q * q.transpose(); ++n; }
-    };
-    for (size_t j = oi; j < order.size() && cells[order[j]].x() - p.x() <= r; ++j) visit(j);
-    for (size_t j = oi; j-- > 0 && p.x() - cells[order[j]].x() <= r;) visit(j);
-    if (n < 5) continue;
-    mean /= n;
-    cov = cov / n - mean * mean.transpose();
-    Eigen::SelfAdjointEigenSolver<Eigen::Matrix2d> eig(cov);
-    if (eig.eigenvalues()(1) < 6 * std::max(eig.eigenvalues()(0), 1e-9)) continue;  // not a line
-    const Eigen::Vector2d dir = eig.eigenvectors().col(1);
-    double a = std::atan2(dir.y(), dir.x());
-    a = std::fmod(a + 4 * M_PI, M_PI / 2);
-    hist[std::min(bins - 1, static_cast<int>(a / (M_PI / 2) * bins))] += 1.0;
+  if (cells.empty()) return 0.0;
+  Eigen::Vector2d mean = Eigen::Vector2d::Zero();
+  for (const Eigen::Vector2d& c : cells) mean += c;
+  mean /= static_cast<double>(cells.size());
+  double radius = 0;
+  for (const Eigen::Vector2d& c : cells) radius = std::max(radius, (c - mean).norm());
+  const double bin = std::max(0.25, cell_m);
+  const int nbins = static_cast<int>(2 * radius / bin) + 3;
+  std::vector<int> hu(nbins), hv(nbins);
+  auto score = [&](double a) {
+    std::fill(hu.begin(), hu.end(), 0);
+    std::fill(hv.begin(), hv.end(), 0);
+    const double c = std::cos(a), s = std::sin(a);
+    for (const Eigen::Vector2d& p : cells) {
+      const Eigen::Vector2d d = p - mean;
+      ++hu[static_cast<int>((c * d.x() + s * d.y() + radius) / bin) + 1];
+      ++hv[static_cast<int>((-s * d.x() + c * d.y() + radius) / bin) + 1];
+    }
+    double sum = 0;
+    for (int k = 0; k < nbins; ++k) sum += static_cast<double>(hu[k]) * hu[k] + static_cast<double>(hv[k]) * hv[k];
+    return sum;
+  };
+  double best = 0, best_score = -1;
+  for (double a = 0; a < M_PI / 2; a += 0.5 * M_PI / 180) {
+    const double sc = score(a);
+    if (sc > best_score) { best_score = sc; best = a; }
   }
-  // Circular smoothing over +-2 bins, then the peak refined by a circular mean.
-  int best = 0;
-  double best_v = -1;
-  for (int b = 0; b < bins; ++b) {
-    double v = 0;
-    for (int k = -2; k <= 2; ++k) v += hist[(b + k + bins) % bins] * (3 - std::abs(k));
-    if (v > best_v) { best_v = v; best = b; }
+  const double coarse = best;
+  for (double a = coarse - 0.5 * M_PI / 180; a <= coarse + 0.5 * M_PI / 180; a += 0.05 * M_PI / 180) {
+    const double sc = score(a);
+    if (sc > best_score) { best_score = sc; best = a; }
   }
-  double sx = 0, sy = 0;
-  for (int k = -6; k <= 6; ++k) {
-    const int b = (best + k + bins) % bins;
-    const double a = (b + 0.5) / bins * 2 * M_PI;  // map 90 deg onto the circle
-    sx += hist[b] * std::cos(a);
-    sy += hist[b] * std::sin(a);
-  }
-  double a = std::atan2(sy, sx);
-  if (a < 0) a += 2 * M_PI;
-  return a / 4;  // back to [0, pi/2)
+  return std::fmod(best + 2 * M_PI, M_PI / 2);
 }
 
 struct Frame2 {  // building frame: u along the dominant direction
@@ -436,6 +425,21 @@ absl::StatusOr<WhiteModelResult> BuildWhiteModels(const LidarMap& lidar, const P
         ++num_wall_cells;
       }
     }
+  }
+  // A facade has observed ground on its street side only; a tree crown
+  // stands over ground seen all around its trunk. Wall cells whose
+  // surroundings (+-0.75 m) are nearly all observed ground are crowns.
+  {
+    cv::Mat ground_f, share;
+    ground_seen.convertTo(ground_f, CV_32F, 1.0 / 255);
+    const int k = 2 * static_cast<int>(std::round(0.75 / grid.cell)) + 1;
+    cv::boxFilter(ground_f, share, CV_32F, cv::Size(k, k));
+    for (int iy = 0; iy < grid.ny; ++iy)
+      for (int ix = 0; ix < grid.nx; ++ix)
+        if (wall.at<uint8_t>(iy, ix) && share.at<float>(iy, ix) >= options.max_wall_ground_share) {
+          wall.at<uint8_t>(iy, ix) = 0;
+          --num_wall_cells;
+        }
   }
   // The lidar's ceiling: no wall top at or near it was seen for sure.
   const double lidar_ceiling_z = non_ground_z.empty() ? 0.0 : Quantile(non_ground_z, 0.99999);

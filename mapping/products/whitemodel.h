@@ -37,6 +37,12 @@ struct WhiteModelOptions {
   // Fraction of the 0.5 m height bins between a wall cell's lowest and
   // highest point that hold points (a crown's underside and top do not).
   double min_wall_continuity = 0.7;
+  // Wall cells whose surroundings (+-0.75 m) are at least this share
+  // observed ground are tree crowns (a facade has ground on one side only).
+  // Off (1): 0.7 cost the simulated test city 0.1 footprint IoU (facade
+  // cells lost) and gained nothing on the default city once the dominant
+  // direction no longer followed the trees.
+  double max_wall_ground_share = 1.0;
   // Shortest edge of a full-level outline, metres (shorter jogs are raster
   // noise of the carved outline).
   double min_edge_m = 0.75;
@@ -51,7 +57,7 @@ struct WhiteModelOptions {
   // Wall tops within this of the highest non-ground lidar point may be where
   // the beams ended (the reach varies with range along a street): those
   // roof levels are checked in the panoramas, metres.
-  double lidar_ceiling_margin_m = 6.0;
+  double lidar_ceiling_margin_m = 8.0;
   // Panoramas farther than this from a facade are not used, metres.
   double max_pano_distance_m = 150.0;
   absl::Status Validate() const;

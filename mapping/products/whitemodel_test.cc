@@ -156,6 +156,7 @@ TEST(WhiteModels, SyntheticCityMatchesGroundTruth) {
               (*report)["footprint_iou_median"].get<double>(), (*report)["footprint_iou_p10"].get<double>(),
               (*report)["height_err_median_m"].get<double>(), (*report)["vertex_reduction_ratio"].get<double>(),
               result->summary["buildings_lod2"].get<int>());
+  for (const Json& b : (*report)["buildings"]) std::printf("  gt %d IoU %.3f\n", b["gt_id"].get<int>(), b["iou"].get<double>());
   const int gt = (*report)["buildings_gt"].get<int>();
   EXPECT_EQ(gt, static_cast<int>(city.buildings.size()));
   // The route runs along one street: buildings are seen from one or two
