@@ -36,6 +36,7 @@ absl::Status RoadNetworkOptions::Validate() const {
   if (!(min_spur_length_m >= 0)) return bad("min_spur_length_m", min_spur_length_m, ">= 0");
   if (!(spur_width_factor >= 0)) return bad("spur_width_factor", spur_width_factor, ">= 0");
   if (!(max_hole_area_m2 >= 0)) return bad("max_hole_area_m2", max_hole_area_m2, ">= 0");
+  if (!(max_occlusion_gap_m >= 0 && max_occlusion_gap_m <= 20)) return bad("max_occlusion_gap_m", max_occlusion_gap_m, "in [0, 20]");
   if (!(min_walkable_area_m2 >= 0)) return bad("min_walkable_area_m2", min_walkable_area_m2, ">= 0");
   if (!(min_component_length_m >= 0)) return bad("min_component_length_m", min_component_length_m, ">= 0");
   return absl::OkStatus();
@@ -648,6 +649,17 @@ absl::StatusOr<RoadNetwork> BuildRoadNetworkFromGround(const PointCloud& ground,
   }
   walk.setTo(0, building_mask);
   cv::morphologyEx(walk, walk, cv::MORPH_OPEN, Disk(1));
+  // Parked cars hide a bay of the sidewalk behind them from the lidar (or
+  // leave it to far, grazing views that read darker); a centreline would
+  // bend around it. Bays beside the kerb that a closing of the walkable area
+  // covers are walkable, where the ground is otherwise well seen.
+  {
+    cv::Mat closed, seen_density;
+    cv::morphologyEx(walk, closed, cv::MORPH_CLOSE, Disk(grid.Cells(options.max_occlusion_gap_m / 2)));
+    cv::boxFilter(known_f, seen_density, CV_32F, cv::Size(2 * grid.Cells(1.0) + 1, 2 * grid.Cells(1.0) + 1));
+    cv::Mat bay = closed & not_carriageway & ~building_mask & (kerb_dist < 3.0f) & (seen_density > 0.5f);
+    walk |= bay;
+  }
   walk = FillSmallHoles(walk, static_cast<int>(options.max_hole_area_m2 / cell2));
   // Pieces that never touch the kerb are lots or courtyards.
   {
@@ -921,15 +933,22 @@ absl::StatusOr<RoadNetwork> BuildRoadNetworkFromGround(const PointCloud& ground,
       const Vec2 along = e.line[std::min(n - 1, k + 3)] - e.line[std::max(0, k - 3)];
       if (along.norm() < 1e-9) continue;
       const Vec2 normal(-along.y() / along.norm(), along.x() / along.norm());
-      double best = distance_at(e.line[k]), best_s = 0;
-      for (double s = -1.0; s <= 1.0; s += 0.05) {
-        const double d = distance_at(e.line[k] + s * normal);
-        if (d > best + 1e-6) {
-          best = d;
-          best_s = s;
+      // The ridge is flat over a cell where the width is an even number of
+      // cells: take the middle of the top.
+      std::vector<double> profile;
+      double best = 0;
+      for (int j = 0; j <= 40; ++j) {
+        profile.push_back(distance_at(e.line[k] + (-1.0 + 0.05 * j) * normal));
+        best = std::max(best, profile.back());
+      }
+      int lo = 40, hi = 0;
+      for (int j = 0; j <= 40; ++j) {
+        if (profile[j] >= best - 0.01) {
+          lo = std::min(lo, j);
+          hi = std::max(hi, j);
         }
       }
-      centred[k] = e.line[k] + best_s * normal;
+      if (best > distance_at(e.line[k]) - 1e-9 && lo <= hi) centred[k] = e.line[k] + (-1.0 + 0.025 * (lo + hi)) * normal;
     }
     e.line = centred;
   }

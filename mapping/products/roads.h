@@ -59,6 +59,9 @@ struct RoadNetworkOptions {
   // Holes in the walkable area smaller than this are filled (tree pits,
   // poles, small occlusions), m^2.
   double max_hole_area_m2 = 6.0;
+  // Unseen bays of the walkable area up to this wide (the shadow of a parked
+  // car: ~5 m) are filled, metres.
+  double max_occlusion_gap_m = 6.0;
   // Walkable pieces and network components smaller than these are dropped.
   double min_walkable_area_m2 = 15.0;
   double min_component_length_m = 6.0;
