@@ -7,10 +7,13 @@
 // (connected to the route); the intensity of the surface just beside it (the
 // sidewalk) as a function of the distance from the route calibrates the
 // range fall-off, so the sidewalk (brighter paving) is told from the lot
-// behind it (duller) at any range. The walkable area is thinned to
+// behind it (duller) at any range; bays that parked cars hide from the
+// lidar are filled beside the kerb. The walkable area is thinned to
 // centrelines, turned into a graph (junctions: degree >= 3, and ends), spurs
-// pruned. Zebra crossings are dense bright paint on the carriageway; each
-// links the sidewalk graph across the road.
+// pruned, sidewalk vertices moved onto the ridge of the distance transform
+// (width = 2 x that distance). Zebra crossings are dense bright paint on the
+// carriageway; each links the sidewalk graph across the road between the
+// nearest centreline points beyond its ends (the corners).
 #pragma once
 
 #include <filesystem>
