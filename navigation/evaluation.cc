@@ -330,7 +330,8 @@ std::string NavigationEvaluationMarkdown(const OrderedJson& j) {
   absl::StrAppendFormat(&out, "| route length / true shortest (mean, max) | %.4f, %.4f | <= 1.01 |\n",
                         j["route_length_ratio_vs_gt"].get<double>(), j["route_length_ratio_vs_gt_max"].get<double>());
   absl::StrAppendFormat(&out, "| routes within 1%% | %.1f%% | 100%% |\n", 100 * j["routes_within_1pct"].get<double>());
-  absl::StrAppendFormat(&out, "| false off-route rate (1 m noise, %d walks) | %.3f | 0 |\n", j["noise_walks"].get<int>(),
+  absl::StrAppendFormat(&out, "| false off-route rate (%.1f m noise, %d walks) | %.3f | 0 |\n",
+                        j["settings"]["position_sigma_m"].get<double>(), j["noise_walks"].get<int>(),
                         j["false_offroute_rate"].get<double>());
   absl::StrAppendFormat(&out, "| missed off-route rate (%d wrong turns) | %.3f | 0 |\n", j["wrong_turn_walks"].get<int>(),
                         j["missed_offroute_rate"].get<double>());

@@ -336,10 +336,11 @@ void Guidance::SetRoute(Route route) {
   clear_poses_ = 0;
 }
 
-void Guidance::Project(const Eigen::Vector2d& p, double* arc_m, double* distance_m) const {
+void Guidance::Project(const Eigen::Vector2d& p, double* arc_m, double* distance_m, bool global) const {
   const auto& line = route_.polyline_in_map;
   const auto& arc = route_.arc_m;
-  const double lo = progress_m_ - options_.track_back_m, hi = progress_m_ + options_.track_ahead_m;
+  const double lo = global ? -1.0 : progress_m_ - options_.track_back_m;
+  const double hi = global ? route_.length_m + 1.0 : progress_m_ + options_.track_ahead_m;
   double best = std::numeric_limits<double>::infinity(), best_arc = progress_m_;
   for (size_t i = 1; i < line.size(); ++i) {
     if (arc[i] < lo || arc[i - 1] > hi) continue;
@@ -379,11 +380,14 @@ absl::StatusOr<GuidanceUpdate> Guidance::Update(const NavPose& pose) {
     return absl::InvalidArgumentError("Guidance::Update: the pose has non-finite values");
   if (last_time_s_ && pose.time_s < *last_time_s_)
     return absl::InvalidArgumentError(absl::StrFormat("Guidance::Update: time went backwards (%.3f s after %.3f s)", pose.time_s, *last_time_s_));
+  // The first pose may be anywhere along the route (a session joined
+  // mid-way): search all of it; later poses search near the progress.
+  const bool first_pose = !last_time_s_.has_value();
   last_time_s_ = pose.time_s;
   GuidanceUpdate u;
   const Eigen::Vector2d p = Xy(pose.position_in_map);
   double arc = 0, dist = 0;
-  Project(p, &arc, &dist);
+  Project(p, &arc, &dist, first_pose);
   const double heading_err = pose.heading_deg ? HeadingErrorDeg(arc, *pose.heading_deg) : 0.0;
 
   const bool evidence = dist > options_.offroute_distance_m ||

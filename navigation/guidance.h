@@ -146,8 +146,9 @@ class Guidance {
  private:
   Guidance(const Planner& planner, const GuidanceOptions& options) : planner_(&planner), options_(options) {}
   void SetRoute(Route route);
-  // Closest point of the route to p within the tracking window.
-  void Project(const Eigen::Vector2d& p, double* arc_m, double* distance_m) const;
+  // Closest point of the route to p within the tracking window (the whole
+  // route when `global`).
+  void Project(const Eigen::Vector2d& p, double* arc_m, double* distance_m, bool global = false) const;
   double HeadingErrorDeg(double arc_m, double heading_deg) const;
 
   const Planner* planner_;

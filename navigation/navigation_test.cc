@@ -88,7 +88,9 @@ TEST(PlannerTest, AStarIsOptimalOnRandomGraphs) {
     go.seed = seed;
     auto g = MakeGridNetwork(go);
     ASSERT_TRUE(g.ok()) << g.status();
-    const Planner planner(*g);
+    // The hierarchy is built for a 15 m crossing penalty: odd queries use it.
+    const Planner planner(*g, 16, 15.0);
+    ASSERT_TRUE(planner.has_hierarchy());
     Rng rng(seed);
     for (int q = 0; q < 40; ++q) {
       PlanOptions o;
@@ -103,6 +105,12 @@ TEST(PlannerTest, AStarIsOptimalOnRandomGraphs) {
       auto astar = planner.Plan(s, t, o, SearchAlgorithm::kAStar);
       auto dijkstra = planner.Plan(s, t, o, SearchAlgorithm::kDijkstra);
       auto euclid = planner.Plan(s, t, o, SearchAlgorithm::kAStarEuclidean);
+      auto automatic = planner.Plan(s, t, o);
+      auto hierarchy = planner.Plan(s, t, o, SearchAlgorithm::kContractionHierarchy);
+      const bool hierarchy_applies = o.avoid_edge_ids.empty() && o.crossing_penalty_m == 15.0;
+      if (!hierarchy_applies) {
+        EXPECT_THAT(hierarchy, StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("hierarchy")));
+      }
       if (!std::isfinite(ref)) {
         EXPECT_THAT(astar, StatusIs(absl::StatusCode::kNotFound, HasSubstr("cannot be reached")));
         continue;
@@ -110,6 +118,19 @@ TEST(PlannerTest, AStarIsOptimalOnRandomGraphs) {
       ASSERT_TRUE(astar.ok()) << astar.status();
       ASSERT_TRUE(dijkstra.ok()) << dijkstra.status();
       ASSERT_TRUE(euclid.ok()) << euclid.status();
+      ASSERT_TRUE(automatic.ok()) << automatic.status();
+      EXPECT_NEAR(automatic->cost, ref, 1e-6 * (1 + ref));
+      if (hierarchy_applies) {
+        ASSERT_TRUE(hierarchy.ok()) << hierarchy.status();
+        EXPECT_NEAR(hierarchy->cost, ref, 1e-6 * (1 + ref)) << "seed " << seed << " query " << q;
+        double hierarchy_steps = 0;
+        for (const RouteStep& st : hierarchy->steps) hierarchy_steps += st.length_m;
+        EXPECT_NEAR(hierarchy_steps, hierarchy->length_m, 1e-6);
+        EXPECT_LT((Xy(hierarchy->polyline_in_map.back()) - Xy(t.point_in_map)).norm(), 1e-6);
+        // The unpacked edges form a connected walk.
+        for (size_t k = 1; k < hierarchy->polyline_in_map.size(); ++k)
+          EXPECT_LT((Xy(hierarchy->polyline_in_map[k]) - Xy(hierarchy->polyline_in_map[k - 1])).norm(), 60.0);
+      }
       EXPECT_NEAR(euclid->cost, ref, 1e-6 * (1 + ref));
       EXPECT_NEAR(astar->cost, ref, 1e-6 * (1 + ref)) << "seed " << seed << " query " << q;
       EXPECT_NEAR(dijkstra->cost, ref, 1e-6 * (1 + ref));
@@ -138,8 +159,9 @@ TEST(PlannerTest, LandmarksOnADisconnectedGraph) {
   for (int landmarks : {0, 1, 4}) {
     const Planner planner(g, landmarks);
     EXPECT_EQ(planner.num_landmarks(), landmarks);
-    EXPECT_THAT(planner.Plan(At(g, 0, 2), At(g, 2, 5), PlanOptions{}),
-                StatusIs(absl::StatusCode::kNotFound, HasSubstr("cannot be reached")));
+    for (auto algorithm : {SearchAlgorithm::kAuto, SearchAlgorithm::kAStar, SearchAlgorithm::kContractionHierarchy})
+      EXPECT_THAT(planner.Plan(At(g, 0, 2), At(g, 2, 5), PlanOptions{}, algorithm),
+                  StatusIs(absl::StatusCode::kNotFound, HasSubstr("cannot be reached")));
     auto r = planner.Plan(At(g, 0, 2), At(g, 1, 5), PlanOptions{});
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_NEAR(r->length_m, 13, 1e-9);

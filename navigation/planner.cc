@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/status.h"
+#include "navigation/contraction_hierarchy.h"
 
 namespace armap::nav {
 namespace {
@@ -95,7 +96,8 @@ absl::Status PlanOptions::Validate() const {
 
 double SameEdgeDistance(const EdgePoint& a, const EdgePoint& b) { return std::abs(a.offset_m - b.offset_m); }
 
-Planner::Planner(const WalkGraph& graph, int num_landmarks) : graph_(graph) {
+Planner::Planner(const WalkGraph& graph, int num_landmarks, std::optional<double> hierarchy_crossing_penalty_m)
+    : graph_(graph) {
   // The crossing penalty only adds cost, so length per planar metre bounds
   // every edge's cost from below: h = that ratio * straight-line distance.
   double ratio = kInf;
@@ -112,6 +114,61 @@ Planner::Planner(const WalkGraph& graph, int num_landmarks) : graph_(graph) {
     edge_is_crossing_.push_back(e.kind == EdgeKind::kCrossing ? 1 : 0);
   }
   BuildLandmarks(std::clamp(num_landmarks, 0, static_cast<int>(graph_.num_nodes())));
+  if (hierarchy_crossing_penalty_m && *hierarchy_crossing_penalty_m >= 0) {
+    hierarchy_crossing_penalty_m_ = *hierarchy_crossing_penalty_m;
+    std::vector<double> cost(graph_.num_edges());
+    for (edge_t e = 0; e < graph_.num_edges(); ++e)
+      cost[e] = edge_length_[e] + (edge_is_crossing_[e] ? hierarchy_crossing_penalty_m_ : 0.0);
+    hierarchy_ = std::make_shared<const internal::ContractionHierarchy>(internal::ContractionHierarchy::Build(graph_, cost));
+  }
+}
+
+bool Planner::HierarchyApplies(const PlanOptions& options) const {
+  return hierarchy_ && options.avoid_edge_ids.empty() && options.crossing_penalty_m == hierarchy_crossing_penalty_m_;
+}
+
+absl::StatusOr<Route> Planner::SearchHierarchy(const EdgePoint& start, const EdgePoint& goal, const PlanOptions& options) const {
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto& edges = graph_.edges();
+  const WalkEdge& es = edges[start.edge];
+  const WalkEdge& eg = edges[goal.edge];
+  const double cs = EdgeCost(start.edge, options), cg = EdgeCost(goal.edge, options);
+  const double fs = start.offset_m / es.polyline_length_m, fg = goal.offset_m / eg.polyline_length_m;
+  const double direct = start.edge == goal.edge ? std::abs(fg - fs) * cs : kInf;
+  internal::ContractionHierarchy::Path path;
+  const bool found = hierarchy_->Query({{{es.from, fs * cs}, {es.to, (1 - fs) * cs}}},
+                                       {{{eg.from, fg * cg}, {eg.to, (1 - fg) * cg}}}, direct, &path);
+  Route route;
+  route.start = start;
+  route.goal = goal;
+  if (!found) {
+    if (!std::isfinite(direct))
+      return absl::NotFoundError("the goal cannot be reached from the start on the pedestrian network");
+    route.cost = direct;
+    route.steps.push_back({start.edge, goal.offset_m >= start.offset_m, start.offset_m, goal.offset_m,
+                           std::abs(goal.offset_m - start.offset_m)});
+  } else {
+    route.cost = path.cost;
+    route.nodes_settled = path.settled;
+    std::vector<RouteStep> steps;
+    const bool first_forward = path.source == es.to;
+    steps.push_back({start.edge, first_forward, start.offset_m, first_forward ? es.polyline_length_m : 0.0,
+                     first_forward ? es.polyline_length_m - start.offset_m : start.offset_m});
+    for (const auto& [e, from] : path.edges) {
+      const bool forward = edges[e].from == from;
+      const double len = edges[e].polyline_length_m;
+      steps.push_back({e, forward, forward ? 0.0 : len, forward ? len : 0.0, len});
+    }
+    const bool last_forward = path.target == eg.from;
+    steps.push_back({goal.edge, last_forward, last_forward ? 0.0 : eg.polyline_length_m, goal.offset_m,
+                     last_forward ? goal.offset_m : eg.polyline_length_m - goal.offset_m});
+    for (const RouteStep& st : steps)
+      if (st.length_m > 1e-9) route.steps.push_back(st);
+    if (route.steps.empty()) route.steps.push_back(steps.front());
+  }
+  FinishRoute(graph_, &route);
+  route.plan_ms = Ms(t0);
+  return route;
 }
 
 void Planner::BuildLandmarks(int k) {
@@ -170,6 +227,15 @@ double Planner::EdgeCost(edge_t e, const PlanOptions& options) const {
 absl::StatusOr<Route> Planner::Plan(const EdgePoint& start, const EdgePoint& goal, const PlanOptions& options,
                                     SearchAlgorithm algorithm) const {
   ARMAP_RETURN_IF_ERROR(options.Validate());
+  if (start.edge >= graph_.num_edges() || goal.edge >= graph_.num_edges())
+    return absl::InvalidArgumentError("start or goal is not on this graph (snap it first)");
+  if (algorithm == SearchAlgorithm::kContractionHierarchy && !HierarchyApplies(options))
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the contraction hierarchy serves only crossing_penalty_m = ", hierarchy_crossing_penalty_m_, " without an avoid list",
+        hierarchy_ ? "" : " (and none was built)"));
+  if (algorithm == SearchAlgorithm::kContractionHierarchy || (algorithm == SearchAlgorithm::kAuto && HierarchyApplies(options)))
+    return SearchHierarchy(start, goal, options);
+  if (algorithm == SearchAlgorithm::kAuto) algorithm = SearchAlgorithm::kAStar;
   return Search(start, goal, options, algorithm, nullptr);
 }
 
@@ -346,7 +412,7 @@ absl::StatusOr<std::vector<Route>> Planner::PlanWithAlternatives(const EdgePoint
                                                                  const PlanOptions& options) const {
   ARMAP_RETURN_IF_ERROR(options.Validate());
   std::vector<Route> routes;
-  ARMAP_ASSIGN_OR_RETURN(Route best, Search(start, goal, options, SearchAlgorithm::kAStar, nullptr));
+  ARMAP_ASSIGN_OR_RETURN(Route best, Plan(start, goal, options));
   routes.push_back(std::move(best));
   if (options.num_alternatives == 0) return routes;
   std::vector<float> factor(graph_.num_edges(), 1.0f);

@@ -11,6 +11,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <vector>
 
 #include <Eigen/Core>
@@ -38,8 +40,14 @@ struct PlanOptions {
   absl::Status Validate() const;
 };
 
+namespace internal {
+class ContractionHierarchy;
+}
+
 enum class SearchAlgorithm {
-  kAStar,           // landmarks + straight line (the default)
+  kAuto,            // the hierarchy when the options match its metric, else kAStar
+  kContractionHierarchy,  // FailedPrecondition when the options do not match it
+  kAStar,           // landmarks + straight line
   kAStarEuclidean,  // straight line only
   kDijkstra,        // no heuristic
 };
@@ -72,15 +80,20 @@ class Planner {
  public:
   // Keeps a reference: `graph` must outlive the planner. Precomputes
   // `num_landmarks` length-only shortest-path trees (farthest-point
-  // selection; 0 disables landmarks), num_landmarks * nodes doubles.
-  explicit Planner(const WalkGraph& graph, int num_landmarks = 16);
+  // selection; 0 disables landmarks), num_landmarks * nodes doubles, and,
+  // unless hierarchy_crossing_penalty_m is nullopt, a contraction hierarchy
+  // for the metric length + that crossing penalty (queries with exactly that
+  // penalty and no avoid list use it).
+  explicit Planner(const WalkGraph& graph, int num_landmarks = 16,
+                   std::optional<double> hierarchy_crossing_penalty_m = PlanOptions().crossing_penalty_m);
 
   const WalkGraph& graph() const { return graph_; }
   int num_landmarks() const { return num_landmarks_; }
+  bool has_hierarchy() const { return hierarchy_ != nullptr; }
 
   // The cheapest route; NotFound when the goal is unreachable.
   absl::StatusOr<Route> Plan(const EdgePoint& start, const EdgePoint& goal, const PlanOptions& options,
-                             SearchAlgorithm algorithm = SearchAlgorithm::kAStar) const;
+                             SearchAlgorithm algorithm = SearchAlgorithm::kAuto) const;
   // The best route first, then up to options.num_alternatives others.
   absl::StatusOr<std::vector<Route>> PlanWithAlternatives(const EdgePoint& start, const EdgePoint& goal,
                                                           const PlanOptions& options) const;
@@ -92,6 +105,8 @@ class Planner {
   absl::StatusOr<Route> Search(const EdgePoint& start, const EdgePoint& goal, const PlanOptions& options,
                                SearchAlgorithm algorithm, const std::vector<float>* cost_factor) const;
   void BuildLandmarks(int num_landmarks);
+  bool HierarchyApplies(const PlanOptions& options) const;
+  absl::StatusOr<Route> SearchHierarchy(const EdgePoint& start, const EdgePoint& goal, const PlanOptions& options) const;
 
   const WalkGraph& graph_;
   // Admissible heuristic scale: min over edges of cost per planar metre.
@@ -105,6 +120,8 @@ class Planner {
   int num_landmarks_ = 0;
   std::vector<double> landmark_dist_;
   std::vector<node_t> landmarks_;
+  std::shared_ptr<const internal::ContractionHierarchy> hierarchy_;
+  double hierarchy_crossing_penalty_m_ = 0;
 };
 
 // Builds the route record (polyline, arc lengths, crossings) from steps.

@@ -29,6 +29,7 @@ int RunCli(int argc, char** argv) {
   RegisterWhiteModelCommands(app, &exit_code);
   RegisterRoadsCommands(app, &exit_code);
   RegisterPoisCommands(app, &exit_code);
+  RegisterNavigationCommands(app, &exit_code);
   app.parse_complete_callback([&] {
     InitLogging(verbose ? LogLevel::kDebug : quiet ? LogLevel::kWarn : LogLevel::kInfo);
   });

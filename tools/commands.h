@@ -20,6 +20,8 @@ void RegisterServeCommands(CLI::App& app, int* exit_code);
 void RegisterWhiteModelCommands(CLI::App& app, int* exit_code);
 void RegisterRoadsCommands(CLI::App& app, int* exit_code);
 void RegisterPoisCommands(CLI::App& app, int* exit_code);
+// `armap route` and `armap eval navigation`.
+void RegisterNavigationCommands(CLI::App& app, int* exit_code);
 
 // The shared `armap eval` group (created on first use): every product's
 // evaluation command registers under it.
