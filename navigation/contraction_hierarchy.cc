@@ -138,29 +138,25 @@ ContractionHierarchy ContractionHierarchy::Build(const WalkGraph& graph, const s
     return 2.0 * (shortcuts - degree) + deleted_neighbours[v];
   };
 
-  // Contraction order: smallest priority first; after each contraction only
-  // the neighbours' priorities change (stale queue entries are skipped).
-  std::vector<double> current_priority(n);
+  // Contraction order: smallest priority first, re-evaluated lazily when a
+  // node reaches the top (contracting only if it is still the smallest).
   std::priority_queue<HeapItem, std::vector<HeapItem>, MinFirst> order;
-  for (node_t v = 0; v < n; ++v) order.emplace(current_priority[v] = priority(v), v);
+  for (node_t v = 0; v < n; ++v) order.emplace(priority(v), v);
   uint32_t next_rank = 0;
-  std::vector<node_t> touched;
   while (!order.empty()) {
-    const auto [p, v] = order.top();
+    const node_t v = order.top().second;
     order.pop();
-    if (contracted[v] || p != current_priority[v]) continue;
+    if (contracted[v]) continue;
+    const double now = priority(v);
+    if (!order.empty() && now > order.top().first) {
+      order.emplace(now, v);
+      continue;
+    }
     contract(v, true);
     contracted[v] = 1;
     rank[v] = next_rank++;
-    touched.clear();
     for (const auto& [u, l] : adj[v])
-      if (!contracted[u]) {
-        ++deleted_neighbours[u];
-        touched.push_back(u);
-      }
-    std::sort(touched.begin(), touched.end());
-    touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
-    for (node_t u : touched) order.emplace(current_priority[u] = priority(u), u);
+      if (!contracted[u]) ++deleted_neighbours[u];
   }
 
   ch.up_offsets_.assign(n + 1, 0);
@@ -212,6 +208,12 @@ bool ContractionHierarchy::Query(const std::array<Seed, 2>& sources, const std::
       best = c + other;
       meet = u;
     }
+    // Stall-on-demand: a higher neighbour already reached more cheaply
+    // proves u's label is not on a shortest up-path; do not expand it.
+    bool stalled = false;
+    for (uint32_t i = up_offsets_[u]; i < up_offsets_[u + 1] && !stalled; ++i)
+      if (s.Dist(d, up_[i].first) + links_[up_[i].second].cost < c) stalled = true;
+    if (stalled) continue;
     for (uint32_t i = up_offsets_[u]; i < up_offsets_[u + 1]; ++i) {
       const auto& [v, l] = up_[i];
       relax(d, v, c + links_[l].cost, l);
