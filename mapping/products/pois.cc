@@ -315,6 +315,22 @@ cv::Mat Rectify(const cv::Mat& pano, const Camera& camera, const Rigid3d& rig_fr
   return out;
 }
 
+// The board's rim and edges read as "一" (a horizontal stroke): trimmed at
+// the ends; a reading a third or more of which is "一", or with fewer than
+// two distinct characters, is not a name.
+std::string PlausibleCjkReading(const std::string& zh) {
+  std::vector<char32_t> cps = CodePoints(zh);
+  constexpr char32_t kYi = 0x4E00;
+  while (!cps.empty() && cps.front() == kYi) cps.erase(cps.begin());
+  while (!cps.empty() && cps.back() == kYi) cps.pop_back();
+  const size_t yi = std::count(cps.begin(), cps.end(), kYi);
+  std::vector<char32_t> distinct = cps;
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  if (distinct.size() < 2 || 3 * yi >= cps.size()) return "";
+  return Utf8FromCodePoints(cps);
+}
+
 // The reading most views agree with: each reading scores the
 // confidence-weighted similarity (1 - CER) of all readings to it. The
 // confidence is the mean Tesseract confidence of the views that agree with
@@ -446,7 +462,7 @@ absl::StatusOr<PoiSet> DetectPoisFromFacadePoints(const FacadePoints& facade, co
               const double w = (0.5 * cands[i].height_m + kMarginYM) - (r.board_px.y + 0.5 * r.board_px.height) * res;
               out.position = cands[i].centre + cands[i].right * u + Eigen::Vector3d::UnitZ() * w;
             }
-            const std::string zh = CleanCjkReading(r.primary);
+            const std::string zh = PlausibleCjkReading(CleanCjkReading(r.primary));
             if (CodePoints(zh).size() >= 2) {
               out.zh = zh;
               out.zh_conf = r.primary_confidence;
