@@ -5,7 +5,8 @@
 # with `armap serve` and localizes the 100 phone queries through the server
 # (gRPC, C++ SDK), ending with the accuracy and latency table. The map
 # products (white models, pedestrian network, POIs) are evaluated against
-# the city's ground truth on the way.
+# the city's ground truth on the way, and it ends by routing to a POI on the
+# pedestrian network, drawn on the map's overview.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install_deps.sh
@@ -25,7 +26,25 @@ echo
 echo "== visual positioning through the server: $OUT/city/queries.json"
 bash scripts/serve_and_eval.sh "$OUT/map" "$OUT/city" "$OUT/localize_eval.json"
 echo
+echo "== AR navigation: from the first phone query's GPS fix to the most confidently read shop sign"
+read -r FROM TO < <(/usr/bin/python3 - "$OUT" <<'PY'
+import json, re, sys
+out = sys.argv[1]
+prior = json.load(open(f"{out}/city/queries.json"))["queries"][0]["prior"]
+pois = json.load(open(f"{out}/map/pois/pois.geojson"))["features"]
+named = [p["properties"] for p in pois if re.search(r"[\u4e00-\u9fff]", p["properties"].get("name", ""))]
+named.sort(key=lambda p: -p.get("confidence", 0))
+print(f"{prior['lat']},{prior['lon']}", named[0]["name"] if named else "")
+PY
+)
+if [ -n "$TO" ]; then
+  ./build/bin/armap route --map "$OUT/map" --from "$FROM" --to "$TO" --json "$OUT/route.json" --png "$OUT/route.png"
+else
+  echo "no readable POI in the map; route skipped"
+fi
+echo
 echo "capture:  $OUT/city (preview: $OUT/city/preview.png)"
 echo "map:      $OUT/map (report: $OUT/map/report.json, overview: $OUT/map/overview.png)"
 echo "products: $OUT/whitemodel_eval.json $OUT/roads_eval.json $OUT/pois_eval.json"
 echo "queries:  $OUT/localize_eval.json"
+echo "route:    $OUT/route.json (drawn on the overview: $OUT/route.png)"

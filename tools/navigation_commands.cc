@@ -196,12 +196,19 @@ int RunRoute(const RouteFlags& f) {
     if (const absl::Status s = WriteJsonFile(f.json_out, out); !s.ok()) return fail(s);
   }
   if (!f.png_out.empty()) {
+    // Over the package's overview (footprints, walkways, POIs on the lidar
+    // ground) when it has one with its placement; else the network alone.
+    const fs::path overview_png = fs::path(f.net.map_dir) / "overview.png";
+    const fs::path overview_json = fs::path(f.net.map_dir) / "overview.json";
+    const bool on_overview = f.net.network.empty() && fs::exists(overview_png) && fs::exists(overview_json);
     map::OverviewLayers layers;
-    for (const nav::WalkEdge& e : graph.edges()) {
-      map::OverviewLayers::Line line;
-      for (const auto& p : e.polyline_in_map) line.points.push_back(nav::Xy(p));
-      line.rgb = e.kind == nav::EdgeKind::kCrossing ? std::array<uint8_t, 3>{230, 150, 30} : std::array<uint8_t, 3>{40, 160, 60};
-      layers.lines.push_back(std::move(line));
+    if (!on_overview) {
+      for (const nav::WalkEdge& e : graph.edges()) {
+        map::OverviewLayers::Line line;
+        for (const auto& p : e.polyline_in_map) line.points.push_back(nav::Xy(p));
+        line.rgb = e.kind == nav::EdgeKind::kCrossing ? std::array<uint8_t, 3>{230, 150, 30} : std::array<uint8_t, 3>{40, 160, 60};
+        layers.lines.push_back(std::move(line));
+      }
     }
     for (size_t r = routes->size(); r-- > 0;) {
       map::OverviewLayers::Line line;
@@ -213,7 +220,17 @@ int RunRoute(const RouteFlags& f) {
     layers.markers.push_back({nav::Xy(start->point_in_map), "start", {20, 20, 20}});
     layers.markers.push_back({nav::Xy(goal->point_in_map), "goal", {220, 30, 30}});
     layers.title = absl::StrFormat("route %.0f m", (*routes)[0].length_m);
-    if (const absl::Status s = map::WriteOverviewPng(layers, map::OverviewOptions{}, f.png_out); !s.ok()) return fail(s);
+    absl::Status drawn;
+    if (on_overview) {
+      auto placement_json = ReadJsonFile(overview_json);
+      if (!placement_json.ok()) return fail(placement_json.status());
+      auto placement = map::OverviewFrame::FromJson(*placement_json, overview_json.string());
+      if (!placement.ok()) return fail(placement.status());
+      drawn = map::DrawOnOverviewPng(overview_png, *placement, layers, f.png_out);
+    } else {
+      drawn = map::WriteOverviewPng(layers, map::OverviewOptions{}, f.png_out);
+    }
+    if (!drawn.ok()) return fail(drawn);
   }
   return 0;
 }
@@ -265,7 +282,7 @@ void RegisterNavigationCommands(CLI::App& app, int* exit_code) {
   route->add_option("--max-snap-m", rf->snap.max_snap_distance_m, "Refuse start/destination farther than this from the network")
       ->capture_default_str();
   route->add_option("--json", rf->json_out, "Write the route(s) as JSON here (WGS84 + map-frame polylines, maneuvers)");
-  route->add_option("--png", rf->png_out, "Draw the network and the route(s) into this PNG");
+  route->add_option("--png", rf->png_out, "Draw the route(s) on the package's overview PNG into this file (the network alone with --network)");
   route->callback([=] { *exit_code = RunRoute(*rf); });
 
   CLI::App* eval = EvalGroup(app);

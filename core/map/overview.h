@@ -12,6 +12,8 @@
 #include <Eigen/Core>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/json.h"
 
 namespace armap::map {
 
@@ -42,9 +44,27 @@ struct OverviewLayers {
   std::string title;
 };
 
+// Where an overview image sits in the map frame: pixel (0, 0)'s corner is
+// (min_x_m, max_y_m); x grows east (right), y north (up). Written beside the
+// PNG as JSON (overview.json in a package) so later drawings (a planned
+// route) land on the same pixels.
+struct OverviewFrame {
+  double min_x_m = 0.0, max_y_m = 0.0;
+  double metres_per_pixel = 1.0;
+  int width_px = 0, height_px = 0;
+  OrderedJson ToJson() const;
+  static absl::StatusOr<OverviewFrame> FromJson(const Json& json, const std::string& where);
+};
+
 // Writes `path` (PNG). InvalidArgument when the layers are empty (nothing
-// to frame); the image covers every layer plus the margin.
+// to frame); the image covers every layer plus the margin. `frame` (may be
+// null) receives the image's placement.
 absl::Status WriteOverviewPng(const OverviewLayers& layers, const OverviewOptions& options,
-                              const std::filesystem::path& path);
+                              const std::filesystem::path& path, OverviewFrame* frame = nullptr);
+
+// Draws the lines and markers of `layers` (its other layers are ignored)
+// over an overview written before, whose placement is `frame`, into `out`.
+absl::Status DrawOnOverviewPng(const std::filesystem::path& overview_png, const OverviewFrame& frame,
+                               const OverviewLayers& layers, const std::filesystem::path& out);
 
 }  // namespace armap::map

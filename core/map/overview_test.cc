@@ -42,6 +42,36 @@ TEST(OverviewTest, FramesEveryLayerAtTheRequestedScale) {
   fs::remove(path);
 }
 
+TEST(OverviewTest, LaterDrawingsLandOnTheSamePixels) {
+  OverviewLayers base;
+  base.footprints.push_back({{0, 0}, {40, 0}, {40, 40}, {0, 40}});
+  OverviewOptions options;
+  options.metres_per_pixel = 0.5;
+  options.margin_m = 5;
+  const fs::path png = TempPng("overview_base"), drawn = TempPng("overview_drawn");
+  OverviewFrame frame;
+  ASSERT_TRUE(WriteOverviewPng(base, options, png, &frame).ok());
+  EXPECT_DOUBLE_EQ(frame.min_x_m, -5);
+  EXPECT_DOUBLE_EQ(frame.max_y_m, 45);
+  auto round_trip = OverviewFrame::FromJson(Json::parse(frame.ToJson().dump()), "overview.json");
+  ASSERT_TRUE(round_trip.ok());
+  // A red route along y = 20 m drawn afterwards.
+  OverviewLayers route;
+  route.lines.push_back({{{10, 20}, {30, 20}}, {255, 0, 0}, 5});
+  ASSERT_TRUE(DrawOnOverviewPng(png, *round_trip, route, drawn).ok());
+  const cv::Mat img = cv::imread(drawn.string(), cv::IMREAD_COLOR);
+  const cv::Vec3b on_route = img.at<cv::Vec3b>(static_cast<int>((45 - 20) / 0.5), static_cast<int>((20 + 5) / 0.5));
+  EXPECT_GT(on_route[2], 200);  // red
+  EXPECT_LT(on_route[0], 60);
+  // A frame that does not fit the image is refused.
+  OverviewFrame wrong = *round_trip;
+  wrong.width_px += 1;
+  EXPECT_EQ(DrawOnOverviewPng(png, wrong, route, drawn).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(OverviewFrame::FromJson(Json::parse("{}"), "overview.json").ok());
+  fs::remove(png);
+  fs::remove(drawn);
+}
+
 TEST(OverviewTest, RefusesEmptyLayersAndBadOptions) {
   EXPECT_EQ(WriteOverviewPng({}, {}, TempPng("empty")).code(), absl::StatusCode::kInvalidArgument);
   OverviewLayers layers;

@@ -966,7 +966,9 @@ absl::StatusOr<OrderedJson> Builder::RunOverview() {
   }
   layers.title = absl::StrCat("armap overview: ", buildings.buildings.size(), " buildings, ", network.edges.size(),
                               " walkway edges, ", pois.pois.size(), " POIs");
-  ARMAP_RETURN_IF_ERROR(map::WriteOverviewPng(layers, options_.overview, ws_.StageDir("overview") / "overview.png"));
+  map::OverviewFrame placement;
+  ARMAP_RETURN_IF_ERROR(map::WriteOverviewPng(layers, options_.overview, ws_.StageDir("overview") / "overview.png", &placement));
+  ARMAP_RETURN_IF_ERROR(WriteJsonFile(ws_.StageDir("overview") / "overview.json", placement.ToJson()));
   return OrderedJson{{"buildings", buildings.buildings.size()}, {"edges", network.edges.size()}, {"pois", pois.pois.size()}};
 }
 
