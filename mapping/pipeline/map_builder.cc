@@ -336,6 +336,10 @@ class Builder {
   // The map products (mapping/products), over the lidar and the aligned panoramas.
   absl::StatusOr<ProductInputs> LoadProductInputs() const;
   absl::StatusOr<OrderedJson> RunWhiteModel();
+  // The full white-model level the whitemodel stage left in the workspace.
+  absl::StatusOr<WhiteModelLevel> WorkspaceBuildings(const EnuFrame& frame) const {
+    return ReadWhiteModelGeoJson(ws_.StageDir("whitemodel") / "full.geojson", frame);
+  }
   absl::StatusOr<OrderedJson> RunRoads();
   absl::StatusOr<OrderedJson> RunPois();
   absl::StatusOr<OrderedJson> RunOverview();
@@ -910,7 +914,7 @@ absl::StatusOr<OrderedJson> Builder::RunRoads() {
   ARMAP_RETURN_IF_ERROR(EnsureLidar());
   ARMAP_ASSIGN_OR_RETURN(ProductInputs inputs, LoadProductInputs());
   const EnuFrame frame(capture_.origin);
-  ARMAP_ASSIGN_OR_RETURN(WhiteModelLevel buildings, ReadWhiteModelGeoJson(ws_.StageDir("whitemodel") / "full.geojson", frame));
+  ARMAP_ASSIGN_OR_RETURN(WhiteModelLevel buildings, WorkspaceBuildings(frame));
   ARMAP_ASSIGN_OR_RETURN(RoadNetwork network, BuildRoadNetwork(*lidar_, inputs, buildings, options_.roads));
   ARMAP_RETURN_IF_ERROR(WriteRoadNetwork(network, frame, ws_.StageDir("roads")));
   ARMAP_LOG_INFO("pedestrian network: {} nodes, {} edges, {:.0f} m", network.nodes.size(), network.edges.size(), network.TotalLengthM());
@@ -921,7 +925,7 @@ absl::StatusOr<OrderedJson> Builder::RunPois() {
   ARMAP_RETURN_IF_ERROR(EnsureLidar());
   ARMAP_ASSIGN_OR_RETURN(ProductInputs inputs, LoadProductInputs());
   const EnuFrame frame(capture_.origin);
-  ARMAP_ASSIGN_OR_RETURN(WhiteModelLevel buildings, ReadWhiteModelGeoJson(ws_.StageDir("whitemodel") / "full.geojson", frame));
+  ARMAP_ASSIGN_OR_RETURN(WhiteModelLevel buildings, WorkspaceBuildings(frame));
   ARMAP_ASSIGN_OR_RETURN(PoiSet pois, DetectPois(*lidar_, inputs, buildings, options_.pois));
   ARMAP_RETURN_IF_ERROR(WritePois(pois, frame, ws_.StageDir("pois")));
   ARMAP_LOG_INFO("POIs: {}", pois.pois.size());
@@ -931,7 +935,7 @@ absl::StatusOr<OrderedJson> Builder::RunPois() {
 absl::StatusOr<OrderedJson> Builder::RunOverview() {
   ARMAP_RETURN_IF_ERROR(EnsureLidar());
   const EnuFrame frame(capture_.origin);
-  ARMAP_ASSIGN_OR_RETURN(WhiteModelLevel buildings, ReadWhiteModelGeoJson(ws_.StageDir("whitemodel") / "full.geojson", frame));
+  ARMAP_ASSIGN_OR_RETURN(WhiteModelLevel buildings, WorkspaceBuildings(frame));
   ARMAP_ASSIGN_OR_RETURN(RoadNetwork network, ReadRoadNetwork(ws_.StageDir("roads") / "network.geojson", frame));
   ARMAP_ASSIGN_OR_RETURN(PoiSet pois, ReadPois(ws_.StageDir("pois") / "pois.geojson", frame));
   map::OverviewLayers layers;

@@ -12,6 +12,7 @@
 
 #include "core/json.h"
 #include "core/testing/status_matchers.h"
+#include "core/testing/temp_dir.h"
 #include "datasets/synthetic/appearance.h"
 #include "datasets/synthetic/city_model.h"
 #include "datasets/synthetic/lidar_sim.h"
@@ -25,18 +26,10 @@ namespace fs = std::filesystem;
 using ::armap::testing::StatusIs;
 using ::testing::HasSubstr;
 
-class TempDir {
+// Per-process temporary folders, removed at the end.
+class TempDir : public ::armap::testing::TempDir {
  public:
-  explicit TempDir(const std::string& name)
-      : path_(fs::temp_directory_path() / ("armap_whitemodel_test_" + std::to_string(::getpid()) + "_" + name)) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+  explicit TempDir(const std::string& name) : ::armap::testing::TempDir("armap_whitemodel_test", name) {}
 };
 
 const GeoPoint kOrigin{22.5431, 114.0579, 10.0};
