@@ -25,6 +25,8 @@ namespace armap::server {
 // (INTERNAL, UNKNOWN, DATA_LOSS), whose text may name files or internals:
 // those become a generic message (the caller logs the original).
 grpc::Status ToGrpcStatus(const absl::Status& status);
+// "INVALID_ARGUMENT", ... (the request logs' "code").
+const char* StatusCodeName(grpc::StatusCode code);
 
 // ---- Geometry ---------------------------------------------------------------
 // Rigid3 is [qw, qx, qy, qz] + translation. InvalidArgument for a

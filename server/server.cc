@@ -32,6 +32,7 @@
 #include "core/logging.h"
 #include "core/status.h"
 #include "server/convert.h"
+#include "server/navigation_service.h"
 
 namespace armap::server {
 namespace {
@@ -109,12 +110,14 @@ struct Counters {
 struct ServedMap {
   std::filesystem::path dir;
   std::unique_ptr<loc::Localizer> localizer;
+  std::unique_ptr<NavMap> nav;  // the package's pedestrian network (may have none)
 };
 
 // Loaded maps by id, in the order of ServerOptions::map_dirs.
 class MapRegistry {
  public:
-  absl::Status Add(const std::filesystem::path& dir, std::unique_ptr<loc::Localizer> localizer) {
+  absl::Status Add(const std::filesystem::path& dir, std::unique_ptr<loc::Localizer> localizer,
+                   std::unique_ptr<NavMap> nav) {
     const std::string id = localizer->info().map_id;
     for (const ServedMap& m : maps_) {
       if (m.localizer->info().map_id == id) {
@@ -122,7 +125,7 @@ class MapRegistry {
             absl::StrCat("map id '", id, "' is served twice: ", m.dir.string(), " and ", dir.string()));
       }
     }
-    maps_.push_back({dir, std::move(localizer)});
+    maps_.push_back({dir, std::move(localizer), std::move(nav)});
     return absl::OkStatus();
   }
 
@@ -155,29 +158,6 @@ class MapRegistry {
 // Client-supplied strings are capped in the log.
 std::string Capped(const std::string& s) { return s.size() <= 128 ? s : s.substr(0, 128) + "..."; }
 
-const char* CodeName(grpc::StatusCode code) {
-  switch (code) {
-    case grpc::OK: return "OK";
-    case grpc::CANCELLED: return "CANCELLED";
-    case grpc::UNKNOWN: return "UNKNOWN";
-    case grpc::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
-    case grpc::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
-    case grpc::NOT_FOUND: return "NOT_FOUND";
-    case grpc::ALREADY_EXISTS: return "ALREADY_EXISTS";
-    case grpc::PERMISSION_DENIED: return "PERMISSION_DENIED";
-    case grpc::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
-    case grpc::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
-    case grpc::ABORTED: return "ABORTED";
-    case grpc::OUT_OF_RANGE: return "OUT_OF_RANGE";
-    case grpc::UNIMPLEMENTED: return "UNIMPLEMENTED";
-    case grpc::INTERNAL: return "INTERNAL";
-    case grpc::UNAVAILABLE: return "UNAVAILABLE";
-    case grpc::DATA_LOSS: return "DATA_LOSS";
-    case grpc::UNAUTHENTICATED: return "UNAUTHENTICATED";
-    default: return "UNKNOWN";
-  }
-}
-
 // What one request's log line says.
 struct RequestLog {
   const char* rpc = "";
@@ -197,7 +177,7 @@ void LogRequest(const RequestLog& r, const grpc::Status& status, const absl::Sta
   if (r.stream_seq >= 0) line["seq"] = r.stream_seq;
   line["map_id"] = Capped(r.map_id);
   line["peer"] = r.peer;
-  line["code"] = CodeName(status.error_code());
+  line["code"] = StatusCodeName(status.error_code());
   if (!status.ok()) line["error"] = Capped(std::string(error.message()));
   if (response != nullptr) {
     line["success"] = status.ok() && response->success();
@@ -424,6 +404,7 @@ struct Server::Impl {
   Counters counters;
   std::unique_ptr<WorkerPool> pool;
   std::unique_ptr<LocalizationService> service;
+  std::unique_ptr<NavigationService> navigation;
   std::unique_ptr<grpc::Server> grpc_server;
   int port = 0;
 
@@ -439,13 +420,20 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   for (const std::filesystem::path& dir : options.map_dirs) {
     auto localizer = loc::Localizer::Load(dir, options.localizer);
     if (!localizer.ok()) return Annotate(localizer.status(), absl::StrCat("map ", dir.string()));
-    ARMAP_RETURN_IF_ERROR(impl->maps.Add(dir, std::move(*localizer)));
+    auto nav = LoadNavMap(dir, (*localizer)->info().map_id);
+    if (!nav.ok()) return Annotate(nav.status(), absl::StrCat("map ", dir.string()));
+    ARMAP_RETURN_IF_ERROR(impl->maps.Add(dir, std::move(*localizer), std::move(*nav)));
   }
   const int num_workers = options.num_workers > 0
                               ? options.num_workers
                               : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   impl->pool = std::make_unique<WorkerPool>(num_workers, options.max_queued_requests);
   impl->service = std::make_unique<LocalizationService>(Backend{&impl->maps, impl->pool.get(), &impl->counters});
+  std::vector<const NavMap*> nav_maps;
+  for (const ServedMap& m : impl->maps.maps()) nav_maps.push_back(m.nav.get());
+  WorkerPool* pool = impl->pool.get();
+  impl->navigation = std::make_unique<NavigationService>(
+      std::move(nav_maps), [pool](std::function<void()> task) { return pool->TrySubmit(std::move(task)); });
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -454,6 +442,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   int selected_port = 0;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &selected_port);
   builder.RegisterService(impl->service.get());
+  builder.RegisterService(impl->navigation.get());
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   builder.SetMaxSendMessageSize(options.max_send_message_bytes);
   impl->grpc_server = builder.BuildAndStart();
@@ -465,6 +454,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   impl->port = selected_port;
   if (grpc::HealthCheckServiceInterface* health = impl->grpc_server->GetHealthCheckService()) {
     health->SetServingStatus(v1::Localization::service_full_name(), true);
+    health->SetServingStatus(v1::Navigation::service_full_name(), true);
   }
   ARMAP_LOG_INFO("serving {} map(s) [{}] on {} with {} worker(s)", impl->maps.maps().size(),
                  absl::StrJoin(impl->maps.ids(), ", "), HostPort(options.host, impl->port), num_workers);
