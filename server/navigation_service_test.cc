@@ -1,8 +1,7 @@
-// armap.v1.Navigation end to end against the small city's package. Its
-// roads/network.geojson is used when the fixture has one; a fixture cache
-// from before the map products gets a copy with a 4 x 4 sidewalk grid
-// written in (and listed in its manifest). POIs may be few or none, so routes
-// go to WGS84 points and only the unknown-POI path is tested by name.
+// armap.v1.Navigation end to end against the small city's package with a
+// pedestrian network (server/navigation_test_util.h). POIs may be few or
+// none, so routes go to WGS84 points and only the unknown-POI path is tested
+// by name.
 #include <unistd.h>
 
 #include <gmock/gmock.h>
@@ -20,8 +19,8 @@
 
 #include "armap/v1/navigation.grpc.pb.h"
 #include "core/json.h"
-#include "core/map/package.h"
 #include "server/navigation_service.h"
+#include "server/navigation_test_util.h"
 #include "server/server.h"
 #include "tests/fixtures/small_map.h"
 
@@ -30,72 +29,13 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::armap::testing::GetSmallMap;
+using ::armap::server::testing::NetworkMapDir;
 using ::testing::HasSubstr;
-
-// A 4 x 4 grid of sidewalks, 20 m apart, the middle column's links marked
-// as crossings, in the package's frame.
-void WriteGridNetwork(const EnuFrame& frame, const fs::path& path) {
-  Json nodes = Json::array(), features = Json::array();
-  auto lonlat = [&](double x, double y) {
-    const GeoPoint g = frame.Wgs84FromEnu({x, y, 0});
-    return Json::array({g.lon_deg, g.lat_deg});
-  };
-  auto id = [](int i, int j) { return i * 4 + j + 1; };
-  for (int i = 0; i < 4; ++i) {
-    for (int j = 0; j < 4; ++j) {
-      features.push_back({{"type", "Feature"},
-                          {"properties", {{"kind", "walk_node"}, {"id", id(i, j)}}},
-                          {"geometry", {{"type", "Point"}, {"coordinates", lonlat(j * 20.0 - 30, i * 20.0 - 30)}}}});
-    }
-  }
-  int edge_id = 100;
-  auto link = [&](int i0, int j0, int i1, int j1, bool crossing) {
-    features.push_back(
-        {{"type", "Feature"},
-         {"properties",
-          {{"kind", crossing ? "crossing" : "sidewalk"}, {"id", edge_id++}, {"from", id(i0, j0)}, {"to", id(i1, j1)},
-           {"length_m", 20.0}, {"width_m", 2.0}}},
-         {"geometry",
-          {{"type", "LineString"},
-           {"coordinates", Json::array({lonlat(j0 * 20.0 - 30, i0 * 20.0 - 30), lonlat(j1 * 20.0 - 30, i1 * 20.0 - 30)})}}}});
-  };
-  for (int i = 0; i < 4; ++i) {
-    for (int j = 0; j < 4; ++j) {
-      if (j + 1 < 4) link(i, j, i, j + 1, false);
-      if (i + 1 < 4) link(i, j, i + 1, j, j == 1);
-    }
-  }
-  fs::create_directories(path.parent_path());
-  std::ofstream(path) << Json({{"type", "FeatureCollection"}, {"features", features}}).dump();
-}
-
-// The small map when it has a network, else a per-process copy with one.
-const fs::path& NetworkMapDir() {
-  static const fs::path dir = [] {
-    const fs::path small = GetSmallMap().map_dir;
-    if (fs::exists(small / "roads" / "network.geojson")) return small;
-    const fs::path copy = fs::temp_directory_path() / ("armap_nav_test_map_" + std::to_string(::getpid()));
-    fs::remove_all(copy);
-    fs::copy(small, copy, fs::copy_options::recursive);
-    auto manifest = map::ReadManifest(copy);
-    EXPECT_TRUE(manifest.ok()) << manifest.status();
-    const fs::path network = copy / "roads" / "network.geojson";
-    WriteGridNetwork(EnuFrame(manifest->origin), network);
-    auto json = ReadJsonFile(copy / "manifest.json");
-    EXPECT_TRUE(json.ok()) << json.status();
-    auto sha = map::Sha256OfFile(network);
-    EXPECT_TRUE(sha.ok()) << sha.status();
-    (*json)["files"]["roads/network.geojson"] = {{"sha256", *sha}, {"bytes", fs::file_size(network)}};
-    std::ofstream(copy / "manifest.json") << json->dump(2);
-    return copy;
-  }();
-  return dir;
-}
 
 class NavigationServiceTest : public ::testing::Test {
  protected:
   static void TearDownTestSuite() {
-    if (NetworkMapDir() != GetSmallMap().map_dir) fs::remove_all(NetworkMapDir());
+    testing::RemoveNetworkMapCopy();
   }
 
   void SetUp() override {

@@ -25,6 +25,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "armap/sdk/navigation.h"
 #include "armap/sdk/types.h"
 
 namespace armap::sdk {
@@ -49,6 +50,7 @@ struct ClientOptions {
 namespace internal {
 struct ClientState;
 struct StreamState;
+struct GuideState;
 }  // namespace internal
 
 // A continuous AR session over one LocalizeStream call: the server uses each
@@ -85,6 +87,30 @@ class LocalizeSession {
   std::unique_ptr<internal::StreamState> state_;
 };
 
+// A turn-by-turn guidance session over one Navigation.Guide call: poses in,
+// one GuideUpdate per pose out. Same threading and error rules as
+// LocalizeSession; each Update has ClientOptions::timeout_ms.
+class GuideSession {
+ public:
+  ~GuideSession();  // cancels the call if Close() was not called
+  GuideSession(const GuideSession&) = delete;
+  GuideSession& operator=(const GuideSession&) = delete;
+
+  // The update for the session's first message (it holds the route).
+  const GuideUpdate& first() const { return first_; }
+  // Sends one pose and waits for its update. INVALID_ARGUMENT client-side
+  // when the pose has neither or both positions.
+  [[nodiscard]] absl::StatusOr<GuideUpdate> Update(const NavPose& pose);
+  // Half-closes and returns the call's final status. Idempotent.
+  [[nodiscard]] absl::Status Close();
+
+ private:
+  friend class Client;
+  explicit GuideSession(std::unique_ptr<internal::GuideState> state);
+  std::unique_ptr<internal::GuideState> state_;
+  GuideUpdate first_;
+};
+
 // Thread-safe: one Client may serve many threads (calls are independent).
 class Client {
  public:
@@ -109,6 +135,16 @@ class Client {
   // Opens a LocalizeStream call. The session has no overall deadline; each
   // round trip has its own (see LocalizeSession).
   [[nodiscard]] absl::StatusOr<std::unique_ptr<LocalizeSession>> OpenStream() const;
+
+  // Navigation.Route. NOT_FOUND for an unknown map or POI (the message lists
+  // close names), INVALID_ARGUMENT naming the field for a bad request or a
+  // start/destination more than 50 m from the network, FAILED_PRECONDITION
+  // for a map without a pedestrian network.
+  [[nodiscard]] absl::StatusOr<RouteResult> Route(const RouteRequest& request) const;
+  // Opens a Navigation.Guide call and sends `start`; the session's first()
+  // holds the server's answer to it (with the route). The same errors as
+  // Route for the start message.
+  [[nodiscard]] absl::StatusOr<std::unique_ptr<GuideSession>> OpenGuide(const GuideStart& start) const;
 
   const std::string& target() const;
   const ClientOptions& options() const;
