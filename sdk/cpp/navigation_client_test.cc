@@ -3,7 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
 #include <cmath>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -156,6 +159,38 @@ TEST_F(NavigationClientTest, OpenGuideReturnsTheServersErrorForABadStart) {
   start.pose.position_wgs84 = CornerRequest().start;
   auto session = client_->OpenGuide(start);
   EXPECT_EQ(session.status().code(), absl::StatusCode::kNotFound) << session.status();
+}
+
+// The plain C program tests/c_nav_abi_test.c (linked only against
+// libarmap_sdk_c.so) plans and walks a route through this server.
+TEST_F(NavigationClientTest, CProgramPlansAndWalksARoute) {
+  const RouteRequest request = CornerRequest();
+  char args[256];
+  std::snprintf(args, sizeof(args), " 127.0.0.1:%d %.10f %.10f %.10f %.10f 2>&1", server_->port(),
+                request.start.lat_deg, request.start.lon_deg, request.destination->lat_deg,
+                request.destination->lon_deg);
+  const std::string command = std::string("'") + ARMAP_C_NAV_ABI_TEST + "'" + args;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string output;
+  char buffer[4096];
+  while (size_t n = std::fread(buffer, 1, sizeof(buffer), pipe)) output.append(buffer, n);
+  const int status = ::pclose(pipe);
+  std::printf("%s\n%s", command.c_str(), output.c_str());
+  ASSERT_TRUE(WIFEXITED(status)) << output;
+  EXPECT_EQ(WEXITSTATUS(status), 0) << output;
+  EXPECT_NE(output.find("PASS"), std::string::npos) << output;
+  // The C program saw the same route as the C++ client.
+  auto planned = client_->Route(request);
+  ASSERT_TRUE(planned.ok()) << planned.status();
+  double length_m = 0;
+  unsigned points = 0, maneuvers = 0;
+  const size_t at = output.find("route ");
+  ASSERT_NE(at, std::string::npos) << output;
+  ASSERT_EQ(std::sscanf(output.c_str() + at, "route %lf %u %u", &length_m, &points, &maneuvers), 3);
+  EXPECT_NEAR(length_m, planned->routes[0].length_m, 1e-3);
+  EXPECT_EQ(points, planned->routes[0].polyline_map.size());
+  EXPECT_EQ(maneuvers, planned->routes[0].maneuvers.size());
 }
 
 }  // namespace

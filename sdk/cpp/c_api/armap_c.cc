@@ -11,6 +11,8 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
+#include <array>
 
 #include "absl/status/status.h"
 #include "armap/sdk/client.h"
@@ -24,6 +26,15 @@ struct ArmapClient {
 
 struct ArmapFusion {
   std::unique_ptr<sdk::PoseFusion> fusion;
+};
+
+struct ArmapRoute {
+  std::vector<sdk::NavRoute> routes;
+};
+
+struct ArmapGuide {
+  std::unique_ptr<sdk::GuideSession> session;
+  sdk::NavRoute route;  // the current one (armap_guide_route)
 };
 
 struct ArmapStream {
@@ -351,6 +362,121 @@ sdk::PoseFusionOptions ToFusionOptions(const ArmapFusionOptions& o) {
   set(o.tracking_history_s, &out.tracking_history_s);
   set(o.max_extrapolation_s, &out.max_extrapolation_s);
   return out;
+}
+
+// ---- navigation helpers
+
+static_assert(sizeof(ArmapRouteParams) == 328 && offsetof(ArmapRouteParams, poi_name) == 184 &&
+              offsetof(ArmapRouteParams, crossing_penalty_m) == 320);
+static_assert(sizeof(ArmapRouteSummary) == 64 && offsetof(ArmapRouteSummary, start_snap_distance_m) == 48);
+static_assert(sizeof(ArmapNavPose) == 56 && offsetof(ArmapNavPose, heading_deg) == 40);
+static_assert(sizeof(ArmapGuideUpdate) == 592 && offsetof(ArmapGuideUpdate, progress_m) == 32 &&
+              offsetof(ArmapGuideUpdate, prompt_zh) == 80 && offsetof(ArmapGuideUpdate, reroute_error) == 336);
+static_assert(static_cast<int>(ARMAP_MANEUVER_DEPART) == static_cast<int>(sdk::ManeuverType::kDepart) &&
+              static_cast<int>(ARMAP_MANEUVER_U_TURN) == static_cast<int>(sdk::ManeuverType::kUTurn) &&
+              static_cast<int>(ARMAP_MANEUVER_ARRIVE) == static_cast<int>(sdk::ManeuverType::kArrive));
+
+constexpr uint32_t kRouteParamsV1Size = 328;
+constexpr uint32_t kRouteSummaryV1Size = 64;
+constexpr uint32_t kNavPoseV1Size = 56;
+constexpr uint32_t kGuideUpdateV1Size = 592;
+
+// The fields shared by armap_route and armap_guide_open.
+int32_t ToRouteParams(const char* function, const ArmapRouteParams* in, std::string* map_id, std::string* request_id,
+                      int64_t* timeout_ms, std::string* poi_name, sdk::GeoPoint* destination,
+                      sdk::RouteOptions* options) {
+  if (in->struct_size < kRouteParamsV1Size) {
+    return BadSize(function, "params", in->struct_size, kRouteParamsV1Size, "armap_route_params_init");
+  }
+  const ArmapRouteParams p = ReadStruct(in);
+  if (p.timeout_ms < 0) {
+    return SetError(ARMAP_INVALID_ARGUMENT, std::string(function) + ": params->timeout_ms = " +
+                                                std::to_string(p.timeout_ms) + "; must be >= 0");
+  }
+  *timeout_ms = p.timeout_ms;
+  if (!ReadString(p.map_id, sizeof(p.map_id), map_id)) {
+    return SetError(ARMAP_INVALID_ARGUMENT, std::string(function) + ": params->map_id is not NUL-terminated");
+  }
+  if (!ReadString(p.request_id, sizeof(p.request_id), request_id)) {
+    return SetError(ARMAP_INVALID_ARGUMENT, std::string(function) + ": params->request_id is not NUL-terminated");
+  }
+  if (!ReadString(p.poi_name, sizeof(p.poi_name), poi_name)) {
+    return SetError(ARMAP_INVALID_ARGUMENT, std::string(function) + ": params->poi_name is not NUL-terminated");
+  }
+  if (p.has_destination) {
+    poi_name->clear();
+    *destination = sdk::GeoPoint{p.destination_lat_deg, p.destination_lon_deg, 0};
+  }
+  if (p.has_crossing_penalty) options->crossing_penalty_m = p.crossing_penalty_m;
+  options->num_alternatives = p.num_alternatives;
+  return ARMAP_OK;
+}
+
+int32_t ToNavPose(const char* function, const char* parameter, const ArmapNavPose* in, sdk::NavPose* out) {
+  if (in->struct_size < kNavPoseV1Size) {
+    return BadSize(function, parameter, in->struct_size, kNavPoseV1Size, "armap_nav_pose_init");
+  }
+  const ArmapNavPose p = ReadStruct(in);
+  if (p.frame == ARMAP_POSE_MAP) {
+    out->position_map = std::array<double, 3>{p.x, p.y, p.z};
+  } else if (p.frame == ARMAP_POSE_WGS84) {
+    out->position_wgs84 = sdk::GeoPoint{p.x, p.y, p.z};
+  } else {
+    return SetError(ARMAP_INVALID_ARGUMENT, std::string(function) + ": " + parameter + "->frame = " +
+                                                std::to_string(p.frame) + "; must be an ArmapPoseFrame");
+  }
+  if (p.has_heading) out->heading_deg = p.heading_deg;
+  out->time_s = p.time_s;
+  return ARMAP_OK;
+}
+
+void ToGuideUpdate(const sdk::GuideUpdate& u, ArmapGuideUpdate* out) {
+  ArmapGuideUpdate local;
+  std::memset(&local, 0, sizeof(local));
+  local.off_route = u.off_route ? 1 : 0;
+  local.off_route_entered = u.off_route_entered ? 1 : 0;
+  local.rerouted = u.rerouted ? 1 : 0;
+  local.arrived = u.arrived ? 1 : 0;
+  local.route_version = u.route_version;
+  local.next_type = u.next ? static_cast<int32_t>(u.next->type) : 0;
+  local.progress_m = u.progress_m;
+  local.remaining_m = u.remaining_m;
+  local.distance_to_route_m = u.distance_to_route_m;
+  local.distance_to_next_m = u.distance_to_next_m;
+  local.server_ms = u.server_ms;
+  local.client_ms = u.client_ms;
+  CopyString(u.prompt_zh, local.prompt_zh, sizeof(local.prompt_zh));
+  CopyString(u.prompt_en, local.prompt_en, sizeof(local.prompt_en));
+  CopyString(u.reroute_error, local.reroute_error, sizeof(local.reroute_error));
+  WriteStruct(local, out);
+}
+
+int32_t RouteAt(const char* function, const ArmapRoute* route, uint32_t index, const sdk::NavRoute** out) {
+  if (route == nullptr) return NullArgument(function, "route");
+  if (index >= route->routes.size()) {
+    return SetError(ARMAP_OUT_OF_RANGE, std::string(function) + ": index = " + std::to_string(index) +
+                                            "; there are " + std::to_string(route->routes.size()) + " routes");
+  }
+  *out = &route->routes[index];
+  return ARMAP_OK;
+}
+
+void CopyXyz(const std::array<double, 3>& p, double* d) {
+  d[0] = p[0];
+  d[1] = p[1];
+  d[2] = p[2];
+}
+
+// Writes min(capacity, items) elements of `stride` values each.
+template <typename Item, typename T, typename Fn>
+int32_t CopyArray(const char* function, const std::vector<Item>& items, size_t stride, T* out, uint32_t capacity,
+                  uint32_t* out_count, Fn&& fill) {
+  if (out_count == nullptr) return NullArgument(function, "out_count");
+  if (capacity > 0 && out == nullptr) return NullArgument(function, "out");
+  *out_count = static_cast<uint32_t>(items.size());
+  const size_t n = std::min<size_t>(capacity, items.size());
+  for (size_t i = 0; i < n; ++i) fill(items[i], out + i * stride);
+  return ARMAP_OK;
 }
 
 const char* StatusName(int32_t code) {
@@ -769,6 +895,282 @@ ARMAP_EXPORT int32_t armap_fusion_reset(ArmapFusion* fusion) {
   fusion->fusion->Reset();
   return ARMAP_OK;
   ARMAP_C_CATCH(kFn)
+}
+
+// ---- navigation
+
+ARMAP_EXPORT int32_t armap_route_params_init(ArmapRouteParams* params) {
+  ARMAP_C_TRY
+  if (params == nullptr) return NullArgument("armap_route_params_init", "params");
+  std::memset(params, 0, sizeof(*params));
+  params->struct_size = sizeof(*params);
+  return ARMAP_OK;
+  ARMAP_C_CATCH("armap_route_params_init")
+}
+
+ARMAP_EXPORT int32_t armap_route_summary_init(ArmapRouteSummary* summary) {
+  ARMAP_C_TRY
+  if (summary == nullptr) return NullArgument("armap_route_summary_init", "summary");
+  std::memset(summary, 0, sizeof(*summary));
+  summary->struct_size = sizeof(*summary);
+  return ARMAP_OK;
+  ARMAP_C_CATCH("armap_route_summary_init")
+}
+
+ARMAP_EXPORT int32_t armap_nav_pose_init(ArmapNavPose* pose) {
+  ARMAP_C_TRY
+  if (pose == nullptr) return NullArgument("armap_nav_pose_init", "pose");
+  std::memset(pose, 0, sizeof(*pose));
+  pose->struct_size = sizeof(*pose);
+  return ARMAP_OK;
+  ARMAP_C_CATCH("armap_nav_pose_init")
+}
+
+ARMAP_EXPORT int32_t armap_guide_update_init(ArmapGuideUpdate* update) {
+  ARMAP_C_TRY
+  if (update == nullptr) return NullArgument("armap_guide_update_init", "update");
+  std::memset(update, 0, sizeof(*update));
+  update->struct_size = sizeof(*update);
+  return ARMAP_OK;
+  ARMAP_C_CATCH("armap_guide_update_init")
+}
+
+ARMAP_EXPORT int32_t armap_route(const ArmapClient* client, const ArmapRouteParams* params,
+                                 const int64_t* avoid_edge_ids, uint32_t num_avoid, ArmapRoute** out) {
+  constexpr const char* kFn = "armap_route";
+  ARMAP_C_TRY
+  if (out == nullptr) return NullArgument(kFn, "out");
+  *out = nullptr;
+  if (client == nullptr) return NullArgument(kFn, "client");
+  if (params == nullptr) return NullArgument(kFn, "params");
+  if (num_avoid > 0 && avoid_edge_ids == nullptr) return NullArgument(kFn, "avoid_edge_ids");
+  sdk::RouteRequest request;
+  sdk::GeoPoint destination;
+  if (const int32_t rc = ToRouteParams(kFn, params, &request.map_id, &request.request_id, &request.timeout_ms,
+                                       &request.poi_name, &destination, &request.options);
+      rc != ARMAP_OK) {
+    return rc;
+  }
+  const ArmapRouteParams p = ReadStruct(params);
+  if (p.has_destination) request.destination = destination;
+  request.start = sdk::GeoPoint{p.start_lat_deg, p.start_lon_deg, 0};
+  if (p.has_start_heading) request.start_heading_deg = p.start_heading_deg;
+  request.options.avoid_edge_ids.assign(avoid_edge_ids, avoid_edge_ids + num_avoid);
+  auto result = client->client->Route(request);
+  if (!result.ok()) return FromStatus(result.status());
+  auto route = std::make_unique<ArmapRoute>();
+  route->routes = std::move(result->routes);
+  *out = route.release();
+  return ARMAP_OK;
+  ARMAP_C_CATCH(kFn)
+}
+
+ARMAP_EXPORT void armap_route_free(ArmapRoute* route) {
+  try {
+    delete route;
+  } catch (...) {
+  }
+}
+
+ARMAP_EXPORT int32_t armap_route_count(const ArmapRoute* route, uint32_t* out_count) {
+  constexpr const char* kFn = "armap_route_count";
+  ARMAP_C_TRY
+  if (route == nullptr) return NullArgument(kFn, "route");
+  if (out_count == nullptr) return NullArgument(kFn, "out_count");
+  *out_count = static_cast<uint32_t>(route->routes.size());
+  return ARMAP_OK;
+  ARMAP_C_CATCH(kFn)
+}
+
+ARMAP_EXPORT int32_t armap_route_summary(const ArmapRoute* route, uint32_t index, ArmapRouteSummary* out) {
+  constexpr const char* kFn = "armap_route_summary";
+  ARMAP_C_TRY
+  const sdk::NavRoute* r = nullptr;
+  if (const int32_t rc = RouteAt(kFn, route, index, &r); rc != ARMAP_OK) return rc;
+  if (out == nullptr) return NullArgument(kFn, "out");
+  if (out->struct_size < kRouteSummaryV1Size) {
+    return BadSize(kFn, "out", out->struct_size, kRouteSummaryV1Size, "armap_route_summary_init");
+  }
+  ArmapRouteSummary local;
+  std::memset(&local, 0, sizeof(local));
+  local.crossings = r->crossings;
+  local.length_m = r->length_m;
+  local.eta_s = r->eta_s;
+  local.cost = r->cost;
+  local.num_points = static_cast<uint32_t>(r->polyline_map.size());
+  local.num_ar_points = static_cast<uint32_t>(r->ar_polyline_map.size());
+  local.num_maneuvers = static_cast<uint32_t>(r->maneuvers.size());
+  local.route_version = r->route_version;
+  local.start_snap_distance_m = r->start_snap_distance_m;
+  local.destination_snap_distance_m = r->destination_snap_distance_m;
+  WriteStruct(local, out);
+  return ARMAP_OK;
+  ARMAP_C_CATCH(kFn)
+}
+
+ARMAP_EXPORT int32_t armap_route_polyline_wgs84(const ArmapRoute* route, uint32_t index, double* out,
+                                                uint32_t capacity, uint32_t* out_count) {
+  constexpr const char* kFn = "armap_route_polyline_wgs84";
+  ARMAP_C_TRY
+  const sdk::NavRoute* r = nullptr;
+  if (const int32_t rc = RouteAt(kFn, route, index, &r); rc != ARMAP_OK) return rc;
+  return CopyArray(kFn, r->polyline_wgs84, 3, out, capacity, out_count, [](const sdk::GeoPoint& g, double* d) {
+    d[0] = g.lat_deg;
+    d[1] = g.lon_deg;
+    d[2] = g.alt_m;
+  });
+  ARMAP_C_CATCH(kFn)
+}
+
+ARMAP_EXPORT int32_t armap_route_polyline_map(const ArmapRoute* route, uint32_t index, double* out,
+                                              uint32_t capacity, uint32_t* out_count) {
+  constexpr const char* kFn = "armap_route_polyline_map";
+  ARMAP_C_TRY
+  const sdk::NavRoute* r = nullptr;
+  if (const int32_t rc = RouteAt(kFn, route, index, &r); rc != ARMAP_OK) return rc;
+  return CopyArray(kFn, r->polyline_map, 3, out, capacity, out_count, CopyXyz);
+  ARMAP_C_CATCH(kFn)
+}
+
+ARMAP_EXPORT int32_t armap_route_ar_polyline(const ArmapRoute* route, uint32_t index, double* out,
+                                             uint32_t capacity, uint32_t* out_count) {
+  constexpr const char* kFn = "armap_route_ar_polyline";
+  ARMAP_C_TRY
+  const sdk::NavRoute* r = nullptr;
+  if (const int32_t rc = RouteAt(kFn, route, index, &r); rc != ARMAP_OK) return rc;
+  return CopyArray(kFn, r->ar_polyline_map, 3, out, capacity, out_count, CopyXyz);
+  ARMAP_C_CATCH(kFn)
+}
+
+ARMAP_EXPORT int32_t armap_route_maneuver_types(const ArmapRoute* route, uint32_t index, int32_t* out,
+                                                uint32_t capacity, uint32_t* out_count) {
+  constexpr const char* kFn = "armap_route_maneuver_types";
+  ARMAP_C_TRY
+  const sdk::NavRoute* r = nullptr;
+  if (const int32_t rc = RouteAt(kFn, route, index, &r); rc != ARMAP_OK) return rc;
+  return CopyArray(kFn, r->maneuvers, 1, out, capacity, out_count,
+                   [](const sdk::Maneuver& m, int32_t* d) { d[0] = static_cast<int32_t>(m.type); });
+  ARMAP_C_CATCH(kFn)
+}
+
+ARMAP_EXPORT int32_t armap_route_maneuver_distances(const ArmapRoute* route, uint32_t index, double* out,
+                                                    uint32_t capacity, uint32_t* out_count) {
+  constexpr const char* kFn = "armap_route_maneuver_distances";
+  ARMAP_C_TRY
+  const sdk::NavRoute* r = nullptr;
+  if (const int32_t rc = RouteAt(kFn, route, index, &r); rc != ARMAP_OK) return rc;
+  return CopyArray(kFn, r->maneuvers, 2, out, capacity, out_count, [](const sdk::Maneuver& m, double* d) {
+    d[0] = m.at_m;
+    d[1] = m.distance_m;
+  });
+  ARMAP_C_CATCH(kFn)
+}
+
+ARMAP_EXPORT int32_t armap_route_maneuver_prompt(const ArmapRoute* route, uint32_t index, uint32_t maneuver,
+                                                 int32_t language, const char** out) {
+  constexpr const char* kFn = "armap_route_maneuver_prompt";
+  ARMAP_C_TRY
+  const sdk::NavRoute* r = nullptr;
+  if (const int32_t rc = RouteAt(kFn, route, index, &r); rc != ARMAP_OK) return rc;
+  if (out == nullptr) return NullArgument(kFn, "out");
+  *out = nullptr;
+  if (maneuver >= r->maneuvers.size()) {
+    return SetError(ARMAP_OUT_OF_RANGE, std::string(kFn) + ": maneuver = " + std::to_string(maneuver) +
+                                            "; the route has " + std::to_string(r->maneuvers.size()));
+  }
+  if (language != ARMAP_PROMPT_ZH && language != ARMAP_PROMPT_EN) {
+    return SetError(ARMAP_INVALID_ARGUMENT,
+                    std::string(kFn) + ": language = " + std::to_string(language) + "; must be an ArmapPromptLanguage");
+  }
+  const sdk::Maneuver& m = r->maneuvers[maneuver];
+  *out = (language == ARMAP_PROMPT_ZH ? m.prompt_zh : m.prompt_en).c_str();
+  return ARMAP_OK;
+  ARMAP_C_CATCH(kFn)
+}
+
+ARMAP_EXPORT int32_t armap_guide_open(const ArmapClient* client, const ArmapRouteParams* params,
+                                      const ArmapNavPose* start, ArmapGuideUpdate* first_or_null, ArmapGuide** out) {
+  constexpr const char* kFn = "armap_guide_open";
+  ARMAP_C_TRY
+  if (out == nullptr) return NullArgument(kFn, "out");
+  *out = nullptr;
+  if (client == nullptr) return NullArgument(kFn, "client");
+  if (params == nullptr) return NullArgument(kFn, "params");
+  if (start == nullptr) return NullArgument(kFn, "start");
+  if (first_or_null != nullptr) {
+    if (first_or_null->struct_size < kGuideUpdateV1Size) {
+      return BadSize(kFn, "first_or_null", first_or_null->struct_size, kGuideUpdateV1Size, "armap_guide_update_init");
+    }
+    ClearStruct(first_or_null);
+  }
+  sdk::GuideStart request;
+  sdk::GeoPoint destination;
+  int64_t timeout_ms = 0;
+  if (const int32_t rc = ToRouteParams(kFn, params, &request.map_id, &request.request_id, &timeout_ms,
+                                       &request.poi_name, &destination, &request.options);
+      rc != ARMAP_OK) {
+    return rc;
+  }
+  if (ReadStruct(params).has_destination) request.destination = destination;
+  request.options.num_alternatives = 0;
+  if (const int32_t rc = ToNavPose(kFn, "start", start, &request.pose); rc != ARMAP_OK) return rc;
+  auto session = client->client->OpenGuide(request);
+  if (!session.ok()) return FromStatus(session.status());
+  auto guide = std::make_unique<ArmapGuide>();
+  guide->session = std::move(*session);
+  guide->route = *guide->session->first().route;
+  if (first_or_null != nullptr) ToGuideUpdate(guide->session->first(), first_or_null);
+  *out = guide.release();
+  return ARMAP_OK;
+  ARMAP_C_CATCH(kFn)
+}
+
+ARMAP_EXPORT int32_t armap_guide_send_pose(ArmapGuide* guide, const ArmapNavPose* pose, ArmapGuideUpdate* out) {
+  constexpr const char* kFn = "armap_guide_send_pose";
+  ARMAP_C_TRY
+  if (guide == nullptr) return NullArgument(kFn, "guide");
+  if (pose == nullptr) return NullArgument(kFn, "pose");
+  if (out == nullptr) return NullArgument(kFn, "out");
+  if (out->struct_size < kGuideUpdateV1Size) {
+    return BadSize(kFn, "out", out->struct_size, kGuideUpdateV1Size, "armap_guide_update_init");
+  }
+  ClearStruct(out);
+  sdk::NavPose p;
+  if (const int32_t rc = ToNavPose(kFn, "pose", pose, &p); rc != ARMAP_OK) return rc;
+  auto update = guide->session->Update(p);
+  if (!update.ok()) return FromStatus(update.status());
+  if (update->route) guide->route = *update->route;
+  ToGuideUpdate(*update, out);
+  return ARMAP_OK;
+  ARMAP_C_CATCH(kFn)
+}
+
+ARMAP_EXPORT int32_t armap_guide_route(const ArmapGuide* guide, ArmapRoute** out) {
+  constexpr const char* kFn = "armap_guide_route";
+  ARMAP_C_TRY
+  if (out == nullptr) return NullArgument(kFn, "out");
+  *out = nullptr;
+  if (guide == nullptr) return NullArgument(kFn, "guide");
+  auto route = std::make_unique<ArmapRoute>();
+  route->routes.push_back(guide->route);
+  *out = route.release();
+  return ARMAP_OK;
+  ARMAP_C_CATCH(kFn)
+}
+
+ARMAP_EXPORT int32_t armap_guide_close(ArmapGuide* guide) {
+  constexpr const char* kFn = "armap_guide_close";
+  ARMAP_C_TRY
+  if (guide == nullptr) return NullArgument(kFn, "guide");
+  return FromStatus(guide->session->Close());
+  ARMAP_C_CATCH(kFn)
+}
+
+ARMAP_EXPORT void armap_guide_free(ArmapGuide* guide) {
+  try {
+    delete guide;
+  } catch (...) {
+  }
 }
 
 }  // extern "C"

@@ -25,10 +25,12 @@
  *  - Ownership: handles returned through `out` parameters belong to the
  *    caller. An ArmapClient must be released with armap_client_free, an
  *    ArmapStream with armap_stream_free (a stream may outlive its client),
- *    an ArmapFusion with armap_fusion_free.
+ *    an ArmapFusion with armap_fusion_free, an ArmapRoute with
+ *    armap_route_free, an ArmapGuide with armap_guide_free.
  *    Strings returned as const char* belong to the library.
- *  - Threads: an ArmapClient and an ArmapFusion may be used from many
- *    threads at once; an ArmapStream from one thread at a time.
+ *  - Threads: an ArmapClient, an ArmapFusion and an ArmapRoute may be used
+ *    from many threads at once; an ArmapStream and an ArmapGuide from one
+ *    thread at a time.
  */
 #ifndef ARMAP_ARMAP_C_H_
 #define ARMAP_ARMAP_C_H_
@@ -99,6 +101,32 @@ typedef enum ArmapFixOutcome {
   ARMAP_FIX_RESET = 3,        /* recent fixes outvoted the previous estimate */
 } ArmapFixOutcome;
 
+/* Maneuver types (armap_route_maneuver_types, ArmapGuideUpdate.next_type);
+ * the values equal the API's ManeuverType. */
+typedef enum ArmapManeuverType {
+  ARMAP_MANEUVER_UNSPECIFIED = 0,   /* no maneuver */
+  ARMAP_MANEUVER_DEPART = 1,        /* start walking */
+  ARMAP_MANEUVER_STRAIGHT = 2,      /* straight on, onto a crossing */
+  ARMAP_MANEUVER_TURN_LEFT = 3,     /* turn left */
+  ARMAP_MANEUVER_TURN_RIGHT = 4,    /* turn right */
+  ARMAP_MANEUVER_SLIGHT_LEFT = 5,   /* bear left */
+  ARMAP_MANEUVER_SLIGHT_RIGHT = 6,  /* bear right */
+  ARMAP_MANEUVER_U_TURN = 7,        /* turn around */
+  ARMAP_MANEUVER_ARRIVE = 8,        /* the destination */
+} ArmapManeuverType;
+
+/* The language of armap_route_maneuver_prompt. */
+typedef enum ArmapPromptLanguage {
+  ARMAP_PROMPT_ZH = 0,  /* Chinese: "在 30 米后左转" */
+  ARMAP_PROMPT_EN = 1,  /* English: "In 30 m, turn left" */
+} ArmapPromptLanguage;
+
+/* The frame of ArmapNavPose's x, y, z. */
+typedef enum ArmapPoseFrame {
+  ARMAP_POSE_MAP = 0,    /* map frame: ENU metres about the map's origin */
+  ARMAP_POSE_WGS84 = 1,  /* x = lat_deg, y = lon_deg, z = alt_m */
+} ArmapPoseFrame;
+
 /* Array and string sizes (bytes including the terminating NUL). */
 #define ARMAP_MAP_ID_SIZE 64
 #define ARMAP_REQUEST_ID_SIZE 64
@@ -107,10 +135,14 @@ typedef enum ArmapFixOutcome {
 #define ARMAP_MESSAGE_SIZE 256
 #define ARMAP_STAGE_NAME_SIZE 24
 #define ARMAP_MAX_STAGES 12
+#define ARMAP_POI_NAME_SIZE 128
+#define ARMAP_PROMPT_SIZE 128
 
 typedef struct ArmapClient ArmapClient; /* opaque; armap_client_free */
 typedef struct ArmapStream ArmapStream; /* opaque; armap_stream_free */
 typedef struct ArmapFusion ArmapFusion; /* opaque; armap_fusion_free */
+typedef struct ArmapRoute ArmapRoute;   /* opaque; armap_route_free */
+typedef struct ArmapGuide ArmapGuide;   /* opaque; armap_guide_free */
 
 /* cam_from_world style rigid transform: point_in_target = R(q) *
  * point_in_source + t; unit quaternion [w, x, y, z], metres. 56 bytes. */
@@ -264,6 +296,74 @@ typedef struct ArmapFusionStats {
   double drift_rate;                 /* estimated, m per m walked */
 } ArmapFusionStats;
 
+/* A route (or guidance) request. The destination is the WGS84 point when
+ * has_destination is 1, else the POI named poi_name. armap_guide_open
+ * ignores the start fields and num_alternatives (the start is its pose).
+ * 328 bytes. */
+typedef struct ArmapRouteParams {
+  uint32_t struct_size;
+  int32_t timeout_ms;                      /* 0 = the client's timeout */
+  char map_id[ARMAP_MAP_ID_SIZE];          /* "" = the server's only map */
+  char request_id[ARMAP_REQUEST_ID_SIZE];
+  double start_lat_deg, start_lon_deg;     /* WGS84 */
+  int32_t has_start_heading;
+  int32_t has_destination;
+  double start_heading_deg;                /* compass, clockwise from north */
+  double destination_lat_deg, destination_lon_deg;
+  char poi_name[ARMAP_POI_NAME_SIZE];      /* UTF-8 name or English name */
+  int32_t has_crossing_penalty;
+  int32_t num_alternatives;                /* extra routes, 0..5 */
+  double crossing_penalty_m;               /* metres-equivalent per crossing; default 10 */
+} ArmapRouteParams;
+
+/* One route of an ArmapRoute. Distances planar metres along the network.
+ * 64 bytes. */
+typedef struct ArmapRouteSummary {
+  uint32_t struct_size;
+  int32_t crossings;
+  double length_m;
+  double eta_s;                 /* at the server's walking speed */
+  double cost;
+  uint32_t num_points;          /* polyline points (map and WGS84) */
+  uint32_t num_ar_points;       /* AR polyline points */
+  uint32_t num_maneuvers;       /* DEPART first, ARRIVE last */
+  int32_t route_version;        /* 0, +1 per guidance re-route */
+  double start_snap_distance_m;
+  double destination_snap_distance_m;
+} ArmapRouteSummary;
+
+/* A walker's pose for guidance. 56 bytes. */
+typedef struct ArmapNavPose {
+  uint32_t struct_size;
+  int32_t frame;       /* ArmapPoseFrame */
+  double x, y, z;
+  int32_t has_heading;
+  uint32_t reserved0;
+  double heading_deg;  /* compass, clockwise from north */
+  double time_s;       /* seconds on any clock; never backwards */
+} ArmapNavPose;
+
+/* The answer to one guidance pose. 592 bytes. */
+typedef struct ArmapGuideUpdate {
+  uint32_t struct_size;
+  int32_t off_route;           /* 1 = in the off-route state */
+  int32_t off_route_entered;   /* 1 = this pose entered it */
+  int32_t rerouted;            /* 1 = a new route (armap_guide_route) */
+  int32_t arrived;
+  int32_t route_version;
+  int32_t next_type;           /* ArmapManeuverType of the next maneuver */
+  uint32_t reserved0;
+  double progress_m;           /* along the current route */
+  double remaining_m;
+  double distance_to_route_m;
+  double distance_to_next_m;
+  double server_ms;
+  double client_ms;
+  char prompt_zh[ARMAP_PROMPT_SIZE];
+  char prompt_en[ARMAP_PROMPT_SIZE];
+  char reroute_error[ARMAP_MESSAGE_SIZE];  /* re-planning failed ("" = none) */
+} ArmapGuideUpdate;
+
 /* ---- library ---- */
 
 /* "MAJOR.MINOR.PATCH"; static storage. */
@@ -281,6 +381,10 @@ ARMAP_EXPORT int32_t armap_localize_result_init(ArmapLocalizeResult* result);
 ARMAP_EXPORT int32_t armap_map_info_init(ArmapMapInfo* info);
 ARMAP_EXPORT int32_t armap_fusion_options_init(ArmapFusionOptions* options);
 ARMAP_EXPORT int32_t armap_fusion_stats_init(ArmapFusionStats* stats);
+ARMAP_EXPORT int32_t armap_route_params_init(ArmapRouteParams* params);
+ARMAP_EXPORT int32_t armap_route_summary_init(ArmapRouteSummary* summary);
+ARMAP_EXPORT int32_t armap_nav_pose_init(ArmapNavPose* pose);
+ARMAP_EXPORT int32_t armap_guide_update_init(ArmapGuideUpdate* update);
 
 /* ---- client ---- */
 
@@ -331,6 +435,62 @@ ARMAP_EXPORT int32_t armap_stream_localize_features(ArmapStream* stream, const A
 ARMAP_EXPORT int32_t armap_stream_close(ArmapStream* stream);
 /* Releases a stream (cancelling it if not closed); NULL is allowed. */
 ARMAP_EXPORT void armap_stream_free(ArmapStream* stream);
+
+/* ---- navigation ----
+ * Array accessors follow armap_client_list_maps: they write at most
+ * `capacity` elements (out may be NULL when capacity is 0) and set
+ * *out_count to the number the route has. `index` selects the route (0 =
+ * the best, then alternatives); ARMAP_OUT_OF_RANGE beyond them. */
+
+/* Plans routes (Navigation.Route). avoid_edge_ids (may be NULL when
+ * num_avoid is 0) are network edge ids never used. ARMAP_NOT_FOUND for an
+ * unknown map or POI (the message lists close names), ARMAP_INVALID_ARGUMENT
+ * naming the field (also for a start or destination more than 50 m from the
+ * network), ARMAP_FAILED_PRECONDITION for a map without a pedestrian
+ * network. On success *out must be released with armap_route_free. */
+ARMAP_EXPORT int32_t armap_route(const ArmapClient* client, const ArmapRouteParams* params,
+                                 const int64_t* avoid_edge_ids, uint32_t num_avoid, ArmapRoute** out);
+/* Releases a route; NULL is allowed. */
+ARMAP_EXPORT void armap_route_free(ArmapRoute* route);
+/* Number of routes (>= 1). */
+ARMAP_EXPORT int32_t armap_route_count(const ArmapRoute* route, uint32_t* out_count);
+ARMAP_EXPORT int32_t armap_route_summary(const ArmapRoute* route, uint32_t index, ArmapRouteSummary* out);
+/* Polyline as lat_deg, lon_deg, alt_m triples: capacity and *out_count in points. */
+ARMAP_EXPORT int32_t armap_route_polyline_wgs84(const ArmapRoute* route, uint32_t index, double* out,
+                                                uint32_t capacity, uint32_t* out_count);
+/* The same points in the map frame as x, y, z triples (metres). */
+ARMAP_EXPORT int32_t armap_route_polyline_map(const ArmapRoute* route, uint32_t index, double* out,
+                                              uint32_t capacity, uint32_t* out_count);
+/* The AR polyline (map frame x, y, z triples: corners rounded, a point every metre). */
+ARMAP_EXPORT int32_t armap_route_ar_polyline(const ArmapRoute* route, uint32_t index, double* out,
+                                             uint32_t capacity, uint32_t* out_count);
+/* ArmapManeuverType per maneuver. */
+ARMAP_EXPORT int32_t armap_route_maneuver_types(const ArmapRoute* route, uint32_t index, int32_t* out,
+                                                uint32_t capacity, uint32_t* out_count);
+/* at_m (arc length where it happens), distance_m (what the prompt speaks
+ * of) pairs: capacity and *out_count in maneuvers. */
+ARMAP_EXPORT int32_t armap_route_maneuver_distances(const ArmapRoute* route, uint32_t index, double* out,
+                                                    uint32_t capacity, uint32_t* out_count);
+/* The UTF-8 prompt of maneuver `maneuver` in ArmapPromptLanguage `language`;
+ * the string belongs to the route (valid until armap_route_free). */
+ARMAP_EXPORT int32_t armap_route_maneuver_prompt(const ArmapRoute* route, uint32_t index, uint32_t maneuver,
+                                                 int32_t language, const char** out);
+
+/* Opens a guidance session (Navigation.Guide) to params' destination from
+ * `start`; first_or_null receives the answer to the start pose. The same
+ * errors as armap_route. On success *out must be released with
+ * armap_guide_free (it may outlive its client). */
+ARMAP_EXPORT int32_t armap_guide_open(const ArmapClient* client, const ArmapRouteParams* params,
+                                      const ArmapNavPose* start, ArmapGuideUpdate* first_or_null, ArmapGuide** out);
+/* One pose, one update. */
+ARMAP_EXPORT int32_t armap_guide_send_pose(ArmapGuide* guide, const ArmapNavPose* pose, ArmapGuideUpdate* out);
+/* The session's current route (after a re-route: the new one) as a route
+ * to release with armap_route_free. */
+ARMAP_EXPORT int32_t armap_guide_route(const ArmapGuide* guide, ArmapRoute** out);
+/* Ends the session and returns its final status; idempotent. */
+ARMAP_EXPORT int32_t armap_guide_close(ArmapGuide* guide);
+/* Releases a session (cancelling it if not closed); NULL is allowed. */
+ARMAP_EXPORT void armap_guide_free(ArmapGuide* guide);
 
 /* ---- pose fusion (on the device; no server involved) ----
  * Keeps map_from_session up to date from the AR tracking (session_from_cam,
