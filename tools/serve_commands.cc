@@ -1,5 +1,5 @@
-// armap serve: map packages -> gRPC localization service, until SIGINT or
-// SIGTERM.
+// armap serve: map packages -> gRPC localization and navigation services,
+// until SIGINT or SIGTERM.
 #include <pthread.h>
 #include <signal.h>
 
@@ -77,7 +77,7 @@ int RunServe(const ServeArgs& args) {
 }  // namespace
 
 void RegisterServeCommands(CLI::App& app, int* exit_code) {
-  CLI::App* serve = app.add_subcommand("serve", "Serve map packages over gRPC (visual positioning) until SIGINT/SIGTERM");
+  CLI::App* serve = app.add_subcommand("serve", "Serve map packages over gRPC (visual positioning; routes and guidance on maps with a pedestrian network) until SIGINT/SIGTERM");
   auto args = std::make_shared<ServeArgs>();
   serve->add_option("--map", args->maps, "Map package folder (repeat for several maps; ids must differ)")->required();
   serve->add_option("--host", args->host, "Listening address")->capture_default_str();
