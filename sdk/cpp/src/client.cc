@@ -51,25 +51,28 @@ absl::Status BuildRequest(const ClientState& client, const LocalizeRequest& requ
 
 }  // namespace
 
-// One LocalizeStream call driven through its own completion queue, so that
+// A bidirectional call (LocalizeStream, Navigation.Guide) driven through its own completion queue, so that
 // every step (start, write, read, finish) has a deadline without a helper
 // thread. At most one operation is in flight at a time.
-struct StreamState {
+template <typename Request, typename Response>
+struct BlockingBidiCall {
   enum class Wait { kOk, kFailed, kTimedOut };
+  enum Op : intptr_t { kStart = 1, kWrite, kRead, kWritesDone, kFinish };
+  static void* Tag(Op op) { return reinterpret_cast<void*>(static_cast<intptr_t>(op)); }
 
   std::shared_ptr<const ClientState> client;  // keeps the channel alive
+  const char* rpc;                            // names the call in errors
   grpc::CompletionQueue cq;
   grpc::ClientContext context;
-  std::unique_ptr<grpc::ClientAsyncReaderWriter<v1::LocalizeRequest, v1::LocalizeResponse>> call;
-  std::deque<Clock::time_point> sent_at;  // one entry per unanswered Send
+  std::unique_ptr<grpc::ClientAsyncReaderWriter<Request, Response>> call;
   bool writes_done = false;
   bool finished = false;
   absl::Status error;         // the error that ended the session, if any
   absl::Status final_status;  // the call's status once finished
 
-  explicit StreamState(std::shared_ptr<const ClientState> c) : client(std::move(c)) {}
+  BlockingBidiCall(std::shared_ptr<const ClientState> c, const char* rpc_name) : client(std::move(c)), rpc(rpc_name) {}
 
-  ~StreamState() {
+  ~BlockingBidiCall() {
     if (call != nullptr && !finished) {
       context.TryCancel();
       grpc::Status status;
@@ -82,9 +85,6 @@ struct StreamState {
     while (cq.Next(&tag, &ok)) {
     }
   }
-
-  enum Op : intptr_t { kStart = 1, kWrite, kRead, kWritesDone, kFinish };
-  static void* Tag(Op op) { return reinterpret_cast<void*>(static_cast<intptr_t>(op)); }
 
   // Waits for `op` to complete; after timeout_ms (< 0: forever) cancels the
   // call and still waits for the operation to come back (it then fails).
@@ -116,27 +116,67 @@ struct StreamState {
         status = grpc::Status(grpc::StatusCode::CANCELLED, "no final status from the server");
       }
       finished = true;
-      final_status = FromGrpcStatus(status, client->Context("LocalizeStream"));
+      final_status = FromGrpcStatus(status, client->Context(rpc));
     }
     if (how == Wait::kTimedOut) {
-      error = absl::DeadlineExceededError(client->Context("LocalizeStream") + ": " + step + " did not complete within " +
+      error = absl::DeadlineExceededError(client->Context(rpc) + ": " + step + " did not complete within " +
                                           std::to_string(timeout_ms) + " ms");
     } else if (!final_status.ok()) {
       error = final_status;
     } else {
-      error = absl::AbortedError(client->Context("LocalizeStream") + ": the server ended the session during " + step);
+      error = absl::AbortedError(client->Context(rpc) + ": the server ended the session during " + step);
     }
     return error;
   }
 
-  absl::Status Start() {
+  // Starts a call prepared on this queue and context.
+  absl::Status Start(std::unique_ptr<grpc::ClientAsyncReaderWriter<Request, Response>> prepared) {
     const int64_t timeout_ms = client->options.timeout_ms;
-    call = client->stub->PrepareAsyncLocalizeStream(&context, &cq);
+    call = std::move(prepared);
     call->StartCall(Tag(kStart));
     const Wait w = WaitFor(kStart, timeout_ms);
     if (w != Wait::kOk) return Fail(w, "opening the stream", timeout_ms);
     return absl::OkStatus();
   }
+
+  // Half-closes, discards unread responses (on_discard per response), then
+  // waits for the server's final status.
+  template <typename OnDiscard>
+  absl::Status Close(OnDiscard&& on_discard) {
+    if (finished) return error.ok() ? final_status : error;
+    const int64_t timeout_ms = client->options.timeout_ms;
+    writes_done = true;
+    call->WritesDone(Tag(kWritesDone));
+    Wait w = WaitFor(kWritesDone, timeout_ms);
+    if (w != Wait::kOk) return Fail(w, "closing the stream", timeout_ms);
+    for (;;) {
+      Response response;
+      call->Read(&response, Tag(kRead));
+      w = WaitFor(kRead, timeout_ms);
+      if (w == Wait::kTimedOut) return Fail(w, "closing the stream", timeout_ms);
+      if (w == Wait::kFailed) break;
+      on_discard();
+    }
+    grpc::Status status;
+    call->Finish(&status, Tag(kFinish));
+    w = WaitFor(kFinish, timeout_ms);
+    finished = true;
+    if (w == Wait::kTimedOut) {
+      error = absl::DeadlineExceededError(client->Context(rpc) + ": no final status within " + std::to_string(timeout_ms) +
+                                          " ms");
+      return error;
+    }
+    final_status = FromGrpcStatus(status, client->Context(rpc));
+    return final_status;
+  }
+};
+
+struct StreamState : BlockingBidiCall<v1::LocalizeRequest, v1::LocalizeResponse> {
+  std::deque<Clock::time_point> sent_at;  // one entry per unanswered Send
+
+  explicit StreamState(std::shared_ptr<const ClientState> c) : BlockingBidiCall(std::move(c), "LocalizeStream") {}
+
+  absl::Status Start() { return BlockingBidiCall::Start(client->stub->PrepareAsyncLocalizeStream(&context, &cq)); }
 
   absl::Status Send(const LocalizeRequest& request) {
     if (!error.ok()) return error;
@@ -172,33 +212,11 @@ struct StreamState {
   }
 
   absl::Status Close() {
-    if (finished) return error.ok() ? final_status : error;
-    const int64_t timeout_ms = client->options.timeout_ms;
-    writes_done = true;
-    call->WritesDone(Tag(kWritesDone));
-    Wait w = WaitFor(kWritesDone, timeout_ms);
-    if (w != Wait::kOk) return Fail(w, "closing the stream", timeout_ms);
-    // Discard unread responses, then see the server end the stream.
-    for (;;) {
-      v1::LocalizeResponse response;
-      call->Read(&response, Tag(kRead));
-      w = WaitFor(kRead, timeout_ms);
-      if (w == Wait::kTimedOut) return Fail(w, "closing the stream", timeout_ms);
-      if (w == Wait::kFailed) break;
+    const absl::Status s = BlockingBidiCall::Close([&] {
       if (!sent_at.empty()) sent_at.pop_front();
-    }
+    });
     sent_at.clear();
-    grpc::Status status;
-    call->Finish(&status, Tag(kFinish));
-    w = WaitFor(kFinish, timeout_ms);
-    finished = true;
-    if (w == Wait::kTimedOut) {
-      error = absl::DeadlineExceededError(client->Context("LocalizeStream") +
-                                          ": no final status within " + std::to_string(timeout_ms) + " ms");
-      return error;
-    }
-    final_status = FromGrpcStatus(status, client->Context("LocalizeStream"));
-    return final_status;
+    return s;
   }
 };
 
@@ -420,85 +438,12 @@ static GuideUpdate FromProto(const v1::GuideResponse& p) {
   return u;
 }
 
-// One Navigation.Guide call on its own completion queue (as StreamState):
+// One Navigation.Guide call (see BlockingBidiCall):
 // every step has a deadline, one operation in flight at a time.
-struct GuideState {
-  enum class Wait { kOk, kFailed, kTimedOut };
-  enum Op : intptr_t { kStart = 1, kWrite, kRead, kWritesDone, kFinish };
-  static void* Tag(Op op) { return reinterpret_cast<void*>(static_cast<intptr_t>(op)); }
+struct GuideState : BlockingBidiCall<v1::GuideRequest, v1::GuideResponse> {
+  explicit GuideState(std::shared_ptr<const ClientState> c) : BlockingBidiCall(std::move(c), "Guide") {}
 
-  std::shared_ptr<const ClientState> client;
-  grpc::CompletionQueue cq;
-  grpc::ClientContext context;
-  std::unique_ptr<grpc::ClientAsyncReaderWriter<v1::GuideRequest, v1::GuideResponse>> call;
-  bool writes_done = false;
-  bool finished = false;
-  absl::Status error;
-  absl::Status final_status;
-
-  explicit GuideState(std::shared_ptr<const ClientState> c) : client(std::move(c)) {}
-  ~GuideState() {
-    if (call != nullptr && !finished) {
-      context.TryCancel();
-      grpc::Status status;
-      call->Finish(&status, Tag(kFinish));
-      WaitFor(kFinish, -1);
-    }
-    cq.Shutdown();
-    void* tag;
-    bool ok;
-    while (cq.Next(&tag, &ok)) {
-    }
-  }
-
-  Wait WaitFor(Op op, int64_t timeout_ms) {
-    bool timed_out = false;
-    auto deadline = timeout_ms < 0 ? std::chrono::system_clock::time_point::max() : DeadlineIn(timeout_ms);
-    for (;;) {
-      void* tag = nullptr;
-      bool ok = false;
-      const auto r = cq.AsyncNext(&tag, &ok, deadline);
-      if (r == grpc::CompletionQueue::GOT_EVENT) {
-        if (tag != Tag(op)) continue;
-        if (timed_out) return Wait::kTimedOut;
-        return ok ? Wait::kOk : Wait::kFailed;
-      }
-      if (r == grpc::CompletionQueue::SHUTDOWN) return Wait::kFailed;
-      context.TryCancel();
-      timed_out = true;
-      deadline = std::chrono::system_clock::time_point::max();
-    }
-  }
-
-  absl::Status Fail(Wait how, const char* step, int64_t timeout_ms) {
-    if (!finished) {
-      grpc::Status status;
-      call->Finish(&status, Tag(kFinish));
-      if (WaitFor(kFinish, 5000) == Wait::kTimedOut && status.ok()) {
-        status = grpc::Status(grpc::StatusCode::CANCELLED, "no final status from the server");
-      }
-      finished = true;
-      final_status = FromGrpcStatus(status, client->Context("Guide"));
-    }
-    if (how == Wait::kTimedOut) {
-      error = absl::DeadlineExceededError(client->Context("Guide") + ": " + step + " did not complete within " +
-                                          std::to_string(timeout_ms) + " ms");
-    } else if (!final_status.ok()) {
-      error = final_status;
-    } else {
-      error = absl::AbortedError(client->Context("Guide") + ": the server ended the session during " + step);
-    }
-    return error;
-  }
-
-  absl::Status Start() {
-    const int64_t timeout_ms = client->options.timeout_ms;
-    call = client->nav_stub->PrepareAsyncGuide(&context, &cq);
-    call->StartCall(Tag(kStart));
-    const Wait w = WaitFor(kStart, timeout_ms);
-    if (w != Wait::kOk) return Fail(w, "opening the stream", timeout_ms);
-    return absl::OkStatus();
-  }
+  absl::Status Start() { return BlockingBidiCall::Start(client->nav_stub->PrepareAsyncGuide(&context, &cq)); }
 
   absl::StatusOr<GuideUpdate> RoundTrip(const v1::GuideRequest& request) {
     if (!error.ok()) return error;
@@ -518,30 +463,7 @@ struct GuideState {
   }
 
   absl::Status Close() {
-    if (finished) return error.ok() ? final_status : error;
-    const int64_t timeout_ms = client->options.timeout_ms;
-    writes_done = true;
-    call->WritesDone(Tag(kWritesDone));
-    Wait w = WaitFor(kWritesDone, timeout_ms);
-    if (w != Wait::kOk) return Fail(w, "closing the stream", timeout_ms);
-    for (;;) {
-      v1::GuideResponse response;
-      call->Read(&response, Tag(kRead));
-      w = WaitFor(kRead, timeout_ms);
-      if (w == Wait::kTimedOut) return Fail(w, "closing the stream", timeout_ms);
-      if (w == Wait::kFailed) break;
-    }
-    grpc::Status status;
-    call->Finish(&status, Tag(kFinish));
-    w = WaitFor(kFinish, timeout_ms);
-    finished = true;
-    if (w == Wait::kTimedOut) {
-      error = absl::DeadlineExceededError(client->Context("Guide") + ": no final status within " +
-                                          std::to_string(timeout_ms) + " ms");
-      return error;
-    }
-    final_status = FromGrpcStatus(status, client->Context("Guide"));
-    return final_status;
+    return BlockingBidiCall::Close([] {});
   }
 };
 
