@@ -315,4 +315,8 @@ void MapInfoToProto(const loc::MapInfo& info, v1::MapInfo* proto) {
   extractor->set_octave_layers(info.extractor.octave_layers);
 }
 
+grpc::Status QueueFullStatus() {
+  return grpc::Status(grpc::RESOURCE_EXHAUSTED, "server busy: the request queue is full; retry later");
+}
+
 }  // namespace armap::server

@@ -27,6 +27,8 @@ namespace armap::server {
 grpc::Status ToGrpcStatus(const absl::Status& status);
 // "INVALID_ARGUMENT", ... (the request logs' "code").
 const char* StatusCodeName(grpc::StatusCode code);
+// What every service answers when the worker pool's queue is full.
+grpc::Status QueueFullStatus();
 
 // ---- Geometry ---------------------------------------------------------------
 // Rigid3 is [qw, qx, qy, qz] + translation. InvalidArgument for a

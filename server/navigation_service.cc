@@ -270,7 +270,7 @@ class GuideReactor final : public grpc::ServerBidiReactor<v1::GuideRequest, v1::
     }
     received_ = Clock::now();
     if (!service_->submit()([this] { Process(); })) {
-      const grpc::Status status(grpc::RESOURCE_EXHAUSTED, "server busy: the request queue is full; retry later");
+      const grpc::Status status = QueueFullStatus();
       LogNavRequest("Guide", request_id_, map_id_, peer_, seq_, status, absl::ResourceExhaustedError("queue full"),
                     MsSince(received_));
       Finish(status);
@@ -437,7 +437,7 @@ grpc::ServerUnaryReactor* NavigationService::Route(grpc::CallbackServerContext* 
     reactor->Finish(grpc_status);
   });
   if (!queued) {
-    const grpc::Status status(grpc::RESOURCE_EXHAUSTED, "server busy: the request queue is full; retry later");
+    const grpc::Status status = QueueFullStatus();
     LogNavRequest("Route", request->request_id(), request->map_id(), peer, -1, status,
                   absl::ResourceExhaustedError("queue full"), MsSince(received));
     reactor->Finish(status);

@@ -225,10 +225,6 @@ struct Backend {
     response->set_server_ms(MsSince(received));
     return absl::OkStatus();
   }
-
-  static grpc::Status QueueFullStatus() {
-    return grpc::Status(grpc::RESOURCE_EXHAUSTED, "server busy: the request queue is full; retry later");
-  }
 };
 
 // LocalizeStream: one request at a time, in order. Read -> (worker)
@@ -250,7 +246,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::LocalizeRequest, 
     ++backend_->counters->requests_received;
     if (!backend_->pool->TrySubmit([this] { Process(); })) {
       ++backend_->counters->rejected_queue_full;
-      const grpc::Status status = Backend::QueueFullStatus();
+      const grpc::Status status = QueueFullStatus();
       LogRequest(Log(), status, absl::ResourceExhaustedError("queue full"), nullptr, MsSince(received_));
       Finish(status);
     }
@@ -325,7 +321,7 @@ class LocalizationService final : public v1::Localization::CallbackService {
     });
     if (!queued) {
       ++backend_.counters->rejected_queue_full;
-      const grpc::Status status = Backend::QueueFullStatus();
+      const grpc::Status status = QueueFullStatus();
       LogRequest(log, status, absl::ResourceExhaustedError("queue full"), nullptr, MsSince(received));
       reactor->Finish(status);
     }
