@@ -16,59 +16,12 @@
 
 #include "sdk/cpp/sdk_test_util.h"
 #include "tests/fixtures/small_map.h"
+#include "tests/serve_process.h"
 
 namespace armap::sdk {
 namespace {
 
 namespace fs = std::filesystem;
-
-// `armap serve` as a child; the destructor stops it.
-class ServeProcess {
- public:
-  explicit ServeProcess(const std::string& map_dir) {
-    int fds[2];
-    if (::pipe(fds) != 0) return;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(fds[1], STDOUT_FILENO);
-      ::close(fds[0]);
-      ::close(fds[1]);
-      ::execl(ARMAP_CLI, ARMAP_CLI, "-q", "serve", "--map", map_dir.c_str(), "--host", "127.0.0.1", "--port", "0",
-              "--workers", "2", static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    out_ = ::fdopen(fds[0], "r");
-  }
-  ~ServeProcess() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-    }
-    if (out_ != nullptr) std::fclose(out_);
-  }
-  // "serving N map(s) [...] on HOST:PORT" -> HOST:PORT, or "" if it exited.
-  std::string WaitReady() {
-    if (out_ == nullptr) return "";
-    char line[512];
-    while (std::fgets(line, sizeof(line), out_) != nullptr) {
-      std::string s(line);
-      if (s.rfind("serving ", 0) == 0) {
-        const size_t on = s.rfind(" on ");
-        if (on == std::string::npos) return "";
-        std::string address = s.substr(on + 4);
-        while (!address.empty() && (address.back() == '\n' || address.back() == '\r')) address.pop_back();
-        return address;
-      }
-    }
-    return "";
-  }
-
- private:
-  pid_t pid_ = -1;
-  FILE* out_ = nullptr;
-};
 
 std::string Join(const std::vector<double>& v) {
   std::ostringstream out;
@@ -105,8 +58,8 @@ TEST(CSharpSdkTest, NUnitSuitePassesAgainstARealServer) {
   int exit_code = -1;
   std::string output;
   {
-    ServeProcess server(map.map_dir.string());
-    const std::string address = server.WaitReady();
+    armap::testing::ServeProcess server(ARMAP_CLI, map.map_dir.string());
+    const std::string address = server.WaitReady().grpc;
     ASSERT_FALSE(address.empty()) << "armap serve printed no ready line";
     const std::string command = "cd '" + dir.string() + "' && ARMAP_TEST_SERVER=" + address + " ARMAP_TEST_QUERY='" +
                                 query_file.string() + "' " + ARMAP_NUNIT_CONSOLE + " -nologo -noshadow -xml='" +
