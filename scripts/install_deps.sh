@@ -25,7 +25,13 @@ PACKAGES=(
   fonts-noto-cjk fonts-dejavu-core
   # python for the realism check
   python3-numpy python3-opencv
+  # WebAssembly SDK (em++ 3.1.6; node itself is the machine's) and the browser demo's tests
+  emscripten chromium
 )
+
+# npm projects (folders with a package-lock.json) whose node_modules the
+# build and tests use: installed with `npm ci` when missing or stale.
+NPM_PROJECTS=(server/web sdk/wasm)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -39,10 +45,25 @@ for p in "${PACKAGES[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install_deps: all ${#PACKAGES[@]} packages present"
-  exit 0
+else
+  echo "install_deps: installing ${#missing[@]} packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  echo "install_deps: apt packages done"
 fi
-echo "install_deps: installing ${#missing[@]} packages: ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+command -v npm >/dev/null || { echo "install_deps: npm not found (node and npm come with the machine)" >&2; exit 1; }
+for project in "${NPM_PROJECTS[@]}"; do
+  dir="$ROOT/$project"
+  [ -f "$dir/package-lock.json" ] || continue
+  # npm ci leaves a copy of the lock inside node_modules; equal means current.
+  if [ -f "$dir/node_modules/.package-lock.json" ] && [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
+    echo "install_deps: npm packages of $project present"
+    continue
+  fi
+  echo "install_deps: npm ci in $project"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+done
 echo "install_deps: done"
