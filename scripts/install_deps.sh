@@ -58,7 +58,8 @@ command -v npm >/dev/null || { echo "install_deps: npm not found (node and npm c
 for project in "${NPM_PROJECTS[@]}"; do
   dir="$ROOT/$project"
   [ -f "$dir/package-lock.json" ] || continue
-  # npm ci leaves a copy of the lock inside node_modules; equal means current.
+  # npm ci leaves a copy of the lock inside node_modules; newer than the
+  # project's lock means it is current.
   if [ -f "$dir/node_modules/.package-lock.json" ] && [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
     echo "install_deps: npm packages of $project present"
     continue
