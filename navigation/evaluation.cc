@@ -139,6 +139,75 @@ std::optional<WrongTurn> MakeWrongTurn(const WalkGraph& g, const Route& route, c
   return std::nullopt;
 }
 
+bool InRing(const std::vector<Eigen::Vector2d>& ring, const Eigen::Vector2d& p) {
+  bool inside = false;
+  for (size_t i = 0, j = ring.size() - 1; i < ring.size(); j = i++) {
+    const Eigen::Vector2d& a = ring[i];
+    const Eigen::Vector2d& b = ring[j];
+    if ((a.y() > p.y()) != (b.y() > p.y()) && p.x() < (b.x() - a.x()) * (p.y() - a.y()) / (b.y() - a.y()) + a.x())
+      inside = !inside;
+  }
+  return inside;
+}
+
+bool InArea(const std::vector<std::vector<std::vector<Eigen::Vector2d>>>& area, const Eigen::Vector2d& p) {
+  for (const auto& polygon : area) {
+    if (polygon.empty() || polygon[0].size() < 3 || !InRing(polygon[0], p)) continue;
+    bool in_hole = false;
+    for (size_t h = 1; h < polygon.size() && !in_hole; ++h) in_hole = polygon[h].size() >= 3 && InRing(polygon[h], p);
+    if (!in_hole) return true;
+  }
+  return false;
+}
+
+// Whether a path lies in the mapped area: both ends in it and no unmapped
+// stretch longer than `max_gap_m` (sampled every 0.25 m).
+bool PathInArea(const std::vector<Eigen::Vector3d>& line, const NavigationEvalOptions& o) {
+  if (o.mapped_area_in_map.empty()) return true;
+  if (!InArea(o.mapped_area_in_map, Xy(line.front())) || !InArea(o.mapped_area_in_map, Xy(line.back()))) return false;
+  double gap = 0;
+  constexpr double kStepM = 0.25;
+  for (size_t i = 1; i < line.size(); ++i) {
+    const Eigen::Vector2d a = Xy(line[i - 1]), b = Xy(line[i]);
+    const double len = (b - a).norm();
+    for (double t = 0; t < len; t += kStepM) {
+      if (InArea(o.mapped_area_in_map, a + (b - a) * (t / len))) {
+        gap = 0;
+      } else if ((gap += kStepM) > o.max_unmapped_gap_m) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+struct RouteRecord {
+  int index = 0;
+  double ratio = 1;
+  double length_m = 0, true_length_m = 0;
+  Eigen::Vector2d start_xy, goal_xy;
+  double start_snap_m = 0, goal_snap_m = 0;
+  bool mapped = true;
+};
+
+// The route-length figures over a set of routes.
+void RatioStats(const std::vector<RouteRecord>& records, bool mapped_only, OrderedJson* j) {
+  std::vector<double> ratios;
+  for (const RouteRecord& r : records)
+    if (!mapped_only || r.mapped) ratios.push_back(r.ratio);
+  int within = 0;
+  double sum = 0;
+  for (double r : ratios) {
+    within += std::abs(r - 1.0) <= 0.01;
+    sum += r;
+  }
+  (*j)["routes_compared"] = static_cast<int>(ratios.size());
+  (*j)["route_length_ratio_vs_gt"] = ratios.empty() ? 0.0 : sum / ratios.size();
+  (*j)["route_length_ratio_vs_gt_min"] = ratios.empty() ? 0.0 : *std::min_element(ratios.begin(), ratios.end());
+  (*j)["route_length_ratio_vs_gt_max"] = ratios.empty() ? 0.0 : *std::max_element(ratios.begin(), ratios.end());
+  (*j)["routes_within_1pct"] = ratios.empty() ? 0.0 : static_cast<double>(within) / ratios.size();
+}
+
 OrderedJson Quantiles(const std::vector<double>& v, std::initializer_list<std::pair<const char*, double>> qs) {
   OrderedJson j = OrderedJson::object();
   for (const auto& [name, q] : qs) j[name] = NavQuantile(v, q);
@@ -164,6 +233,14 @@ absl::Status NavigationEvalOptions::Validate() const {
     return absl::InvalidArgumentError("NavigationEvalOptions: position_sigma_m and heading_sigma_deg must be >= 0");
   if (!(wrong_turn_walk_m > 0 && wrong_turn_lead_m >= 0 && true_network_snap_m >= 0 && min_route_distance_m >= 0))
     return absl::InvalidArgumentError("NavigationEvalOptions: distances must be >= 0 (wrong_turn_walk_m > 0)");
+  if (!(max_unmapped_gap_m >= 0) || num_worst_routes < 0)
+    return absl::InvalidArgumentError(absl::StrCat("NavigationEvalOptions: max_unmapped_gap_m = ", max_unmapped_gap_m,
+                                                   " and num_worst_routes = ", num_worst_routes, " must be >= 0"));
+  for (size_t i = 0; i < mapped_area_in_map.size(); ++i)
+    for (const auto& ring : mapped_area_in_map[i])
+      for (const Eigen::Vector2d& p : ring)
+        if (!p.allFinite())
+          return absl::InvalidArgumentError(absl::StrCat("NavigationEvalOptions::mapped_area_in_map: polygon ", i, " has a non-finite point"));
   ARMAP_RETURN_IF_ERROR(plan.Validate());
   return guidance.Validate();
 }
@@ -180,7 +257,8 @@ absl::StatusOr<OrderedJson> EvaluateNavigation(const WalkGraph& map, const WalkG
   PlanOptions shortest;
   shortest.crossing_penalty_m = 0;
 
-  std::vector<double> ratios, plan_ms, reroute_ms, detect_m, snap_m;
+  std::vector<double> plan_ms, reroute_ms, detect_m, snap_m;
+  std::vector<RouteRecord> records;
   int routes = 0, failed = 0, noise_walks = 0, false_walks = 0, wrong_walks = 0, missed = 0, no_junction = 0, false_before_turn = 0;
   std::string first_failure;
   auto on_truth = [&](const Eigen::Vector3d& p) -> Eigen::Vector3d {
@@ -224,7 +302,19 @@ absl::StatusOr<OrderedJson> EvaluateNavigation(const WalkGraph& map, const WalkG
       continue;
     }
     plan_ms.push_back(route->plan_ms);
-    ratios.push_back(truth_route->length_m > 0 ? route->length_m / truth_route->length_m : 1.0);
+    {
+      RouteRecord r;
+      r.index = i;
+      r.length_m = route->length_m;
+      r.true_length_m = truth_route->length_m;
+      r.ratio = truth_route->length_m > 0 ? route->length_m / truth_route->length_m : 1.0;
+      r.start_xy = Xy(a.point_in_map);
+      r.goal_xy = Xy(b.point_in_map);
+      r.start_snap_m = start->distance_m;
+      r.goal_snap_m = goal->distance_m;
+      r.mapped = PathInArea(truth_route->polyline_in_map, o);
+      records.push_back(r);
+    }
 
     // Walk the route with positioning noise: any off-route is false.
     {
@@ -285,22 +375,40 @@ absl::StatusOr<OrderedJson> EvaluateNavigation(const WalkGraph& map, const WalkG
   }
 
   const int planned = routes - failed;
-  int within_1pct = 0;
-  for (double r : ratios)
-    if (std::abs(r - 1.0) <= 0.01) ++within_1pct;
-  double mean_ratio = 0;
-  for (double r : ratios) mean_ratio += r;
-  mean_ratio = ratios.empty() ? 0 : mean_ratio / ratios.size();
-
+  const bool have_area = !o.mapped_area_in_map.empty();
   OrderedJson j;
+  j["scope"] = have_area ? "route-length keys at the top level: routes whose true shortest path lies in the mapped area (the "
+                           "package's roads/coverage.geojson, gaps up to max_unmapped_gap_m); all_routes: every route; the walks "
+                           "(off-route keys) use every route"
+                         : "no mapped area given: every route";
   j["routes"] = routes;
   j["routes_planned"] = planned;
   j["routes_failed"] = failed;
   if (!first_failure.empty()) j["first_failure"] = first_failure;
-  j["route_length_ratio_vs_gt"] = mean_ratio;
-  j["route_length_ratio_vs_gt_min"] = ratios.empty() ? 0.0 : *std::min_element(ratios.begin(), ratios.end());
-  j["route_length_ratio_vs_gt_max"] = ratios.empty() ? 0.0 : *std::max_element(ratios.begin(), ratios.end());
-  j["routes_within_1pct"] = planned > 0 ? static_cast<double>(within_1pct) / planned : 0.0;
+  RatioStats(records, /*mapped_only=*/true, &j);
+  j["routes_in_mapped_area"] = j["routes_compared"];
+  OrderedJson all;
+  RatioStats(records, /*mapped_only=*/false, &all);
+  j["all_routes"] = all;
+  {
+    std::vector<RouteRecord> worst = records;
+    std::sort(worst.begin(), worst.end(),
+              [](const RouteRecord& x, const RouteRecord& y) { return std::abs(x.ratio - 1) > std::abs(y.ratio - 1); });
+    OrderedJson list = OrderedJson::array();
+    for (size_t k = 0; k < worst.size() && static_cast<int>(k) < o.num_worst_routes; ++k) {
+      const RouteRecord& r = worst[k];
+      list.push_back({{"route", r.index},
+                      {"ratio", r.ratio},
+                      {"length_m", r.length_m},
+                      {"true_length_m", r.true_length_m},
+                      {"true_start_xy_m", {r.start_xy.x(), r.start_xy.y()}},
+                      {"true_goal_xy_m", {r.goal_xy.x(), r.goal_xy.y()}},
+                      {"start_snap_m", r.start_snap_m},
+                      {"goal_snap_m", r.goal_snap_m},
+                      {"in_mapped_area", r.mapped}});
+    }
+    j["worst_routes"] = list;
+  }
   j["gt_point_to_map_network_m"] = Quantiles(snap_m, {{"p50", 0.5}, {"p90", 0.9}, {"max", 1.0}});
   j["noise_walks"] = noise_walks;
   j["false_offroute_rate"] = noise_walks > 0 ? static_cast<double>(false_walks) / noise_walks : 0.0;
@@ -312,6 +420,8 @@ absl::StatusOr<OrderedJson> EvaluateNavigation(const WalkGraph& map, const WalkG
   j["reroute_ms"] = Quantiles(reroute_ms, {{"p50", 0.5}, {"p99", 0.99}});
   j["plan_ms"] = Quantiles(plan_ms, {{"p50", 0.5}, {"p99", 0.99}});
   j["settings"] = {{"seed", o.seed},
+                   {"mapped_area_polygons", o.mapped_area_in_map.size()},
+                   {"max_unmapped_gap_m", o.max_unmapped_gap_m},
                    {"walk_speed_mps", o.walk_speed_mps},
                    {"pose_rate_hz", o.pose_rate_hz},
                    {"position_sigma_m", o.position_sigma_m},
@@ -332,10 +442,16 @@ std::string NavigationEvaluationMarkdown(const OrderedJson& j) {
   std::string out = "| navigation | value | goal |\n|---|---|---|\n";
   absl::StrAppendFormat(&out, "| routes (planned / failed) | %d (%d / %d) | |\n", j["routes"].get<int>(), j["routes_planned"].get<int>(),
                         j["routes_failed"].get<int>());
-  absl::StrAppendFormat(&out, "| route length / true shortest (mean; min, max) | %.4f; %.4f, %.4f | within 1%% |\n",
-                        j["route_length_ratio_vs_gt"].get<double>(), j["route_length_ratio_vs_gt_min"].get<double>(),
-                        j["route_length_ratio_vs_gt_max"].get<double>());
-  absl::StrAppendFormat(&out, "| routes within 1%% of the true length | %.1f%% | 100%% |\n", 100 * j["routes_within_1pct"].get<double>());
+  const OrderedJson& all = j["all_routes"];
+  absl::StrAppendFormat(&out, "| route length / true shortest, mapped area (%d routes; mean; min, max) | %.4f; %.4f, %.4f | within 1%% |\n",
+                        j["routes_compared"].get<int>(), j["route_length_ratio_vs_gt"].get<double>(),
+                        j["route_length_ratio_vs_gt_min"].get<double>(), j["route_length_ratio_vs_gt_max"].get<double>());
+  absl::StrAppendFormat(&out, "| routes within 1%% of the true length, mapped area | %.1f%% | 100%% |\n",
+                        100 * j["routes_within_1pct"].get<double>());
+  absl::StrAppendFormat(&out, "| the same over all routes (%d; mean; min, max; within 1%%) | %.4f; %.4f, %.4f; %.1f%% | |\n",
+                        all["routes_compared"].get<int>(), all["route_length_ratio_vs_gt"].get<double>(),
+                        all["route_length_ratio_vs_gt_min"].get<double>(), all["route_length_ratio_vs_gt_max"].get<double>(),
+                        100 * all["routes_within_1pct"].get<double>());
   absl::StrAppendFormat(&out, "| false off-route rate (%.1f m noise, %d walks) | %.3f | 0 |\n",
                         j["settings"]["position_sigma_m"].get<double>(), j["noise_walks"].get<int>(),
                         j["false_offroute_rate"].get<double>());

@@ -3,6 +3,15 @@
 // deliberate wrong turns at junctions). Keys (a contract): routes,
 // route_length_ratio_vs_gt, false_offroute_rate, missed_offroute_rate,
 // offroute_detect_distance_m.p90, reroute_ms.p99, plan_ms.{p50,p99}.
+//
+// Fairness: start/goal pairs are drawn on the true network, which may reach
+// beyond what the capture mapped (a synthetic city's sidewalks run on past
+// the lidar's reach). A true point there snaps to the nearest mapped point,
+// metres away, so its route is shorter or longer than the true one for want
+// of data, not of routing. With a mapped area (the package's
+// roads/coverage.geojson) the route-length keys at the top level cover the
+// routes whose true shortest path lies in it; "all_routes" has the same keys
+// over every route, and "worst_routes" lists the routes farthest from 1.
 #pragma once
 
 #include <cstdint>
@@ -43,6 +52,14 @@ struct NavigationEvalOptions {
   // measures the network, not the cost preferences.
   PlanOptions plan = LengthOnlyPlanOptions();
   GuidanceOptions guidance;
+  // The mapped area in the map frame: polygons, each an outer ring then its
+  // holes (rings not closed). Empty: unknown, every route counts as mapped.
+  std::vector<std::vector<std::vector<Eigen::Vector2d>>> mapped_area_in_map;
+  // A true shortest path may cross unseen gaps this long (a parked car's
+  // shadow, which the roads product bridges) and still be in the mapped area.
+  double max_unmapped_gap_m = 3.0;
+  // Routes listed under "worst_routes".
+  int num_worst_routes = 8;
   absl::Status Validate() const;
 };
 

@@ -476,3 +476,43 @@ TEST(EvaluationTest, IdenticalNetworksMeetTheGoals) {
 
 }  // namespace
 }  // namespace armap::nav
+
+namespace armap::nav {
+namespace {
+
+// A map whose network stops at x = 60 m where the truth runs on to 100 m,
+// with the mapped area ending there too: routes ending beyond it snap to the
+// map's end (shorter than the truth) and are judged apart.
+TEST(EvaluationTest, RoutesBeyondTheMappedAreaAreReportedApart) {
+  const WalkGraph truth = MakeGraph({{0, 0}, {50, 0}, {100, 0}, {50, 30}}, {{0, 1}, {1, 2}, {1, 3}});
+  const WalkGraph map = MakeGraph({{0, 0}, {50, 0}, {60, 0}, {50, 30}}, {{0, 1}, {1, 2}, {1, 3}});
+  NavigationEvalOptions o;
+  o.num_routes = 40;
+  o.guidance.snap.max_snap_distance_m = 60;
+  auto unfair = EvaluateNavigation(map, truth, o);
+  ASSERT_TRUE(unfair.ok()) << unfair.status();
+  EXPECT_LT((*unfair)["route_length_ratio_vs_gt_min"].get<double>(), 0.95);
+  EXPECT_EQ((*unfair)["routes_in_mapped_area"].get<int>(), 40);
+
+  o.mapped_area_in_map = {{{{-2, -2}, {61, -2}, {61, 32}, {-2, 32}}}};
+  auto fair = EvaluateNavigation(map, truth, o);
+  ASSERT_TRUE(fair.ok()) << fair.status();
+  const auto& j = *fair;
+  const int mapped = j["routes_in_mapped_area"].get<int>();
+  EXPECT_GT(mapped, 5);
+  EXPECT_LT(mapped, 40);
+  EXPECT_NEAR(j["route_length_ratio_vs_gt"].get<double>(), 1.0, 1e-9);
+  EXPECT_EQ(j["routes_within_1pct"].get<double>(), 1.0);
+  EXPECT_EQ(j["all_routes"]["routes_compared"].get<int>(), 40);
+  EXPECT_LT(j["all_routes"]["route_length_ratio_vs_gt_min"].get<double>(), 0.95);
+  // The worst route is one beyond the mapped area, listed with its points.
+  ASSERT_FALSE(j["worst_routes"].empty());
+  EXPECT_FALSE(j["worst_routes"][0]["in_mapped_area"].get<bool>());
+  EXPECT_GT(j["worst_routes"][0]["true_goal_xy_m"][0].get<double>() + j["worst_routes"][0]["true_start_xy_m"][0].get<double>(), 60);
+
+  o.mapped_area_in_map = {{{{0, 0}, {1, std::nan("")}, {1, 1}}}};
+  EXPECT_THAT(EvaluateNavigation(map, truth, o).status(), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("mapped_area_in_map")));
+}
+
+}  // namespace
+}  // namespace armap::nav

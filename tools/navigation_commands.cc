@@ -18,6 +18,7 @@
 #include "core/map/overview.h"
 #include "core/map/package.h"
 #include "core/status.h"
+#include "mapping/products/roads.h"
 #include "navigation/evaluation.h"
 #include "navigation/guidance.h"
 #include "navigation/planner.h"
@@ -239,6 +240,7 @@ struct EvalNavFlags {
   NetworkFlags net;
   std::string gt;
   std::string json_out;
+  std::string coverage;  // "" = MAP/roads/coverage.geojson when present; "none"
   nav::NavigationEvalOptions options;
 };
 
@@ -252,12 +254,24 @@ int RunEvalNavigation(const EvalNavFlags& f) {
   const fs::path gt = fs::is_directory(f.gt) ? fs::path(f.gt) / "roads.geojson" : fs::path(f.gt);
   auto truth = nav::LoadWalkGraph(gt, {}, *map->frame);
   if (!truth.ok()) return fail(truth.status());
-  auto report = nav::EvaluateNavigation(*map->graph, *truth, f.options);
+  // The mapped area (what the capture's lidar saw): route lengths are judged
+  // on routes inside it; without the file every route counts.
+  nav::NavigationEvalOptions options = f.options;
+  const fs::path coverage = f.coverage.empty() ? fs::path(f.net.map_dir) / "roads" / "coverage.geojson" : fs::path(f.coverage);
+  if (f.coverage != "none" && (fs::exists(coverage) || !f.coverage.empty())) {
+    auto area = mapping::ReadRoadCoverage(coverage, *map->frame);
+    if (!area.ok()) return fail(area.status());
+    options.mapped_area_in_map = std::move(*area);
+  } else {
+    ARMAP_LOG_WARN("eval navigation: no mapped area ({} missing): every route is compared", coverage.string());
+  }
+  auto report = nav::EvaluateNavigation(*map->graph, *truth, options);
   if (!report.ok()) return fail(report.status());
   (*report)["armap_version"] = VersionString();
   (*report)["map_dir"] = f.net.map_dir;
   (*report)["network_file"] = f.net.network.empty() ? (fs::path(f.net.map_dir) / "roads" / "network.geojson").string() : f.net.network;
   (*report)["gt_file"] = gt.string();
+  (*report)["mapped_area_file"] = options.mapped_area_in_map.empty() ? "" : coverage.string();
   std::printf("\n%s", nav::NavigationEvaluationMarkdown(*report).c_str());
   std::fflush(stdout);
   if (!f.json_out.empty()) {
@@ -292,6 +306,11 @@ void RegisterNavigationCommands(CLI::App& app, int* exit_code) {
   AddNetworkFlags(en, &ef->net);
   en->add_option("--gt", ef->gt, "Ground truth: the capture's gt/ folder or gt/roads.geojson")->required();
   en->add_option("--json", ef->json_out, "Write the figures as JSON here");
+  en->add_option("--coverage", ef->coverage,
+                 "Mapped area GeoJSON (default MAP/roads/coverage.geojson when present; 'none': judge every route)");
+  en->add_option("--max-unmapped-gap-m", ef->options.max_unmapped_gap_m,
+                 "Unseen stretch a true path may cross and still count as mapped")
+      ->capture_default_str();
   en->add_option("--routes", ef->options.num_routes, "Random start/goal pairs")->capture_default_str();
   en->add_option("--seed", ef->options.seed, "Seed of the pairs and the noise")->capture_default_str();
   en->add_option("--sigma-m", ef->options.position_sigma_m, "Positioning noise, metres (per axis)")->capture_default_str();
@@ -299,6 +318,8 @@ void RegisterNavigationCommands(CLI::App& app, int* exit_code) {
   en->add_option("--rate-hz", ef->options.pose_rate_hz, "Poses per second")->capture_default_str();
   en->add_option("--crossing-penalty-m", ef->options.plan.crossing_penalty_m,
                  "Crossing penalty for the planned routes (0: pure length, like the true shortest path)")
+      ->capture_default_str();
+  en->add_option("--worst-routes", ef->options.num_worst_routes, "Routes farthest from the true length listed in the JSON")
       ->capture_default_str();
   en->callback([=] { *exit_code = RunEvalNavigation(*ef); });
 }
