@@ -217,6 +217,7 @@ async function selectMap(mapId) {
   fillPoiSelect();
   map2d.setData({ mapInfo: info, layers: state.layers });
   map2d.fit();
+  renderPrior();
   view3d?.setMap({ mapInfo: info, layers: state.layers, glbUrl: `/v1/maps/${encodeURIComponent(mapId)}/files/whitemodel/simplified.glb` });
   renderPose();
   renderRoute();
@@ -415,6 +416,28 @@ function renderDetails(response, roundTripMs) {
   }
 }
 
+// The GPS prior fields, drawn on the map when both are numbers.
+function renderPrior() {
+  const lat = Number($('prior-lat').value);
+  const lon = Number($('prior-lon').value);
+  if (!state.frame || $('prior-lat').value === '' || $('prior-lon').value === '' || !Number.isFinite(lat + lon)) {
+    map2d.setPrior(null);
+    return;
+  }
+  const [x, y] = state.frame.enuFromWgs84(lat, lon);
+  const accuracy = Number($('prior-acc').value);
+  map2d.setPrior({ xM: x, yM: y, accuracyM: accuracy > 0 ? accuracy : 10 });
+}
+
+// Double click on the map: the GPS prior there (for photos without GPS).
+function pickPrior(xM, yM) {
+  if (!state.frame) return;
+  const g = state.frame.wgs84FromEnu([xM, yM, 0]);
+  $('prior-lat').value = g.latDeg.toFixed(7);
+  $('prior-lon').value = g.lonDeg.toFixed(7);
+  renderPrior();
+}
+
 function renderPose() {
   map2d.setPose(state.pose);
   view3d?.setPose(state.pose);
@@ -527,6 +550,8 @@ async function init() {
   $('poi-select').addEventListener('change', updateButtons);
   $('map-select').addEventListener('change', (e) => selectMap(e.target.value));
   $('fit-btn').addEventListener('click', () => map2d.fit());
+  map2d.onPick = pickPrior;
+  for (const id of ['prior-lat', 'prior-lon', 'prior-acc']) $(id).addEventListener('input', renderPrior);
   $('overview-toggle').addEventListener('change', (e) => map2d.setShowOverview(e.target.checked));
   for (const radio of document.querySelectorAll('input[name=lang]')) radio.addEventListener('change', renderRoute);
 

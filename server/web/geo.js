@@ -41,4 +41,22 @@ export class EnuFrame {
     const d = [p[0] - this.originEcef[0], p[1] - this.originEcef[1], p[2] - this.originEcef[2]];
     return this.enuFromEcef.map((r) => r[0] * d[0] + r[1] * d[1] + r[2] * d[2]);
   }
+
+  // [x, y, z] metres -> { latDeg, lonDeg, altM } (iterated latitude; exact to
+  // well under a millimetre near the surface).
+  wgs84FromEnu([x, y, z]) {
+    const R = this.enuFromEcef;  // ECEF offset = R^T * enu
+    const p = [0, 1, 2].map((j) => this.originEcef[j] + R[0][j] * x + R[1][j] * y + R[2][j] * z);
+    const lon = Math.atan2(p[1], p[0]);
+    const rho = Math.hypot(p[0], p[1]);
+    let lat = Math.atan2(p[2], rho * (1 - E2));
+    let alt = 0;
+    for (let i = 0; i < 5; ++i) {
+      const sinLat = Math.sin(lat);
+      const n = A_M / Math.sqrt(1 - E2 * sinLat * sinLat);
+      alt = rho / Math.cos(lat) - n;
+      lat = Math.atan2(p[2], rho * (1 - (E2 * n) / (n + alt)));
+    }
+    return { latDeg: lat / DEG, lonDeg: lon / DEG, altM: alt };
+  }
 }

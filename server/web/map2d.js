@@ -23,6 +23,7 @@ const COLOURS = {
   poseRing: '#ffffff',
   poseNeedle: '#6a0070',
   poseCone: 'rgba(255, 0, 255, 0.18)',
+  prior: '#2e7d32',
   ink: '#333333',
 };
 
@@ -55,6 +56,11 @@ export class MapView2D {
   }
   setRoute(route) {
     this.route = route;
+    this.draw();
+  }
+  // The GPS prior: { xM, yM, accuracyM } or null.
+  setPrior(prior) {
+    this.prior = prior;
     this.draw();
   }
   setShowOverview(show) {
@@ -133,8 +139,14 @@ export class MapView2D {
     else this.draw();
   }
 
+  // `onPick(x_m, y_m)` is called on a double click.
   attachControls() {
     const c = this.canvas;
+    c.addEventListener('dblclick', (e) => {
+      const rect = c.getBoundingClientRect();
+      const [x, y] = this.toMap(e.clientX - rect.left, e.clientY - rect.top);
+      this.onPick?.(x, y);
+    });
     c.addEventListener('wheel', (e) => {
       e.preventDefault();
       const rect = c.getBoundingClientRect();
@@ -192,8 +204,18 @@ export class MapView2D {
       for (const f of layers.footprints) this.fillPolygon(f.rings, COLOURS.footprintFill, COLOURS.footprintStroke);
     }
     if (this.pose) this.drawPoseCone(this.pose);
+    // POI names under the route (the route must stay visible), dots over it.
+    const destination = this.route?.response?.destinationPoi;
+    if (layers) this.drawPoiLabels(layers.pois.filter((p) => p.name !== destination?.name));
     if (this.route) this.drawRoute(this.route.polylineMap);
-    if (layers) this.drawPois(layers.pois);
+    if (layers) this.drawPoiDots(layers.pois);
+    if (destination?.positionMap) {
+      const [px, py] = this.toPx(destination.positionMap.x ?? 0, destination.positionMap.y ?? 0);
+      const name = destination.nameEn ? `${destination.name} ${destination.nameEn}` : destination.name;
+      // Above-right of the dot, clear of a route arriving along a street.
+      this.drawLabel(name, px + 8, py - 15, true);
+    }
+    if (this.prior) this.drawPrior(this.prior);
     if (this.pose) this.drawPoseMarker(this.pose);
     this.drawScaleBar();
     this.drawNorthArrow();
@@ -294,9 +316,9 @@ export class MapView2D {
     ctx.stroke();
   }
 
-  drawLabel(text, px, py) {
+  drawLabel(text, px, py, bold = false) {
     const ctx = this.ctx;
-    ctx.font = `12px ${FONT}`;
+    ctx.font = `${bold ? 'bold 13px' : '12px'} ${FONT}`;
     ctx.textBaseline = 'middle';
     ctx.lineWidth = 3;
     ctx.strokeStyle = COLOURS.halo;
@@ -305,14 +327,13 @@ export class MapView2D {
     ctx.fillText(text, px, py);
   }
 
-  // Dots for every POI; names where they do not overlap a name already
-  // placed (higher-confidence POIs first).
-  drawPois(pois) {
+  static poisByConfidence(pois) {
+    return [...pois].sort((a, b) => (b.confidence ?? 0) - (a.confidence ?? 0));
+  }
+
+  drawPoiDots(pois) {
     const ctx = this.ctx;
-    ctx.font = `12px ${FONT}`;
-    const placed = [];
-    const ordered = [...pois].sort((a, b) => (b.confidence ?? 0) - (a.confidence ?? 0));
-    for (const p of ordered) {
+    for (const p of pois) {
       const [px, py] = this.toPx(p.position[0], p.position[1]);
       ctx.beginPath();
       ctx.arc(px, py, 5, 0, 2 * Math.PI);
@@ -322,7 +343,15 @@ export class MapView2D {
       ctx.strokeStyle = '#ffffff';
       ctx.stroke();
     }
-    for (const p of ordered) {
+  }
+
+  // Names where they do not overlap a name already placed (higher-confidence
+  // POIs first).
+  drawPoiLabels(pois) {
+    const ctx = this.ctx;
+    ctx.font = `12px ${FONT}`;
+    const placed = [];
+    for (const p of MapView2D.poisByConfidence(pois)) {
       const [px, py] = this.toPx(p.position[0], p.position[1]);
       const text = p.nameEn ? `${p.name} ${p.nameEn}` : p.name;
       const box = [px + 7, py - 8, px + 9 + ctx.measureText(text).width, py + 8];
@@ -330,6 +359,27 @@ export class MapView2D {
       placed.push(box);
       this.drawLabel(text, px + 8, py);
     }
+  }
+
+  // The GPS prior as a dashed circle of its accuracy around a cross.
+  drawPrior({ xM, yM, accuracyM }) {
+    const ctx = this.ctx;
+    const [px, py] = this.toPx(xM, yM);
+    ctx.save();
+    ctx.strokeStyle = COLOURS.prior;
+    ctx.lineWidth = 1.5;
+    ctx.setLineDash([5, 4]);
+    ctx.beginPath();
+    ctx.arc(px, py, Math.max(accuracyM / this.mPerPx, 4), 0, 2 * Math.PI);
+    ctx.stroke();
+    ctx.setLineDash([]);
+    ctx.beginPath();
+    ctx.moveTo(px - 6, py);
+    ctx.lineTo(px + 6, py);
+    ctx.moveTo(px, py - 6);
+    ctx.lineTo(px, py + 6);
+    ctx.stroke();
+    ctx.restore();
   }
 
   // The camera's horizontal field of view as a translucent cone, under the
