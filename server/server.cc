@@ -403,6 +403,8 @@ struct Server::Impl {
   std::unique_ptr<NavigationService> navigation;
   std::unique_ptr<grpc::Server> grpc_server;
   int port = 0;
+  ServerOptions options;
+  int num_workers = 0;
 
   std::mutex shutdown_mutex;
   std::condition_variable shutdown_cv;
@@ -448,6 +450,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
     return absl::UnavailableError(absl::StrCat("cannot listen on ", address));
   }
   impl->port = selected_port;
+  impl->options = options;
+  impl->num_workers = num_workers;
   if (grpc::HealthCheckServiceInterface* health = impl->grpc_server->GetHealthCheckService()) {
     health->SetServingStatus(v1::Localization::service_full_name(), true);
     health->SetServingStatus(v1::Navigation::service_full_name(), true);
@@ -475,6 +479,18 @@ ServerStats Server::stats() const {
   s.cancelled_before_work = impl_->counters.cancelled_before_work;
   s.rejected_queue_full = impl_->counters.rejected_queue_full;
   return s;
+}
+
+const ServerOptions& Server::options() const { return impl_->options; }
+
+int Server::num_workers() const { return impl_->num_workers; }
+
+std::shared_ptr<grpc::Channel> Server::InProcessChannel() const {
+  grpc::ChannelArguments args;
+  // The client sends what the server receives and vice versa.
+  args.SetMaxSendMessageSize(impl_->options.max_receive_message_bytes);
+  args.SetMaxReceiveMessageSize(impl_->options.max_send_message_bytes);
+  return impl_->grpc_server->InProcessChannel(args);
 }
 
 void Server::Shutdown(std::chrono::milliseconds grace) {

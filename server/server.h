@@ -14,6 +14,10 @@
 #include "absl/status/statusor.h"
 #include "localization/localizer.h"
 
+namespace grpc {
+class Channel;  // only named here: this header includes no gRPC header
+}  // namespace grpc
+
 namespace armap::server {
 
 struct ServerOptions {
@@ -59,6 +63,13 @@ class Server {
   // The served maps' ids, in the order of options.map_dirs.
   std::vector<std::string> map_ids() const;
   ServerStats stats() const;
+  // The options given to Start(), and the worker count it resolved.
+  const ServerOptions& options() const;
+  int num_workers() const;
+  // A channel to this server that stays in the process (no socket), with
+  // the server's message limits: the HTTP gateway's way in, so that its
+  // calls take the same validation, queue and log as gRPC clients'.
+  std::shared_ptr<grpc::Channel> InProcessChannel() const;
   // Stops accepting calls, lets running ones finish until the deadline,
   // then cancels the rest. Idempotent; thread-safe.
   void Shutdown(std::chrono::milliseconds grace = std::chrono::milliseconds(2000));

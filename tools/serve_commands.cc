@@ -1,5 +1,6 @@
-// armap serve: map packages -> gRPC localization and navigation services,
-// until SIGINT or SIGTERM.
+// armap serve: map packages -> gRPC localization and navigation services
+// (and, with --http-port, the same calls as HTTP/JSON), until SIGINT or
+// SIGTERM.
 #include <pthread.h>
 #include <signal.h>
 
@@ -11,6 +12,7 @@
 
 #include "absl/strings/str_join.h"
 #include "core/logging.h"
+#include "server/http_gateway.h"
 #include "server/server.h"
 #include "tools/commands.h"
 
@@ -24,6 +26,11 @@ struct ServeArgs {
   int workers = 0;
   int max_queued = 64;
   int max_message_mb = 16;
+  // HTTP/JSON gateway: off unless --http-port is given.
+  int http_port = -1;
+  std::string http_host;  // empty = --host
+  std::string http_cors_origin = "*";
+  std::string web_root = server::DefaultWebRoot().string();
 };
 
 int RunServe(const ServeArgs& args) {
@@ -52,10 +59,35 @@ int RunServe(const ServeArgs& args) {
   }
   options.max_receive_message_bytes = args.max_message_mb * 1024 * 1024;
   options.max_send_message_bytes = args.max_message_mb * 1024 * 1024;
+  server::HttpOptions http_options;
+  http_options.host = args.http_host;
+  http_options.port = args.http_port;
+  http_options.cors_origin = args.http_cors_origin;
+  http_options.web_root = args.web_root;
+  const bool http = args.http_port >= 0;
+  if (http) {
+    // Before the maps are loaded: a bad flag should not cost a map load.
+    if (const absl::Status valid = http_options.Validate(); !valid.ok()) {
+      ARMAP_LOG_ERROR("serve: {}", valid.message());
+      return 1;
+    }
+  }
   auto server = server::Server::Start(options);
   if (!server.ok()) {
     ARMAP_LOG_ERROR("serve: {}", server.status().message());
     return 1;
+  }
+  std::unique_ptr<server::HttpGateway> gateway;
+  if (http) {
+    auto started = server::HttpGateway::Start(server->get(), http_options);
+    if (!started.ok()) {
+      ARMAP_LOG_ERROR("serve: {}", started.status().message());
+      (*server)->Shutdown();
+      return 1;
+    }
+    gateway = std::move(*started);
+    std::printf("http on %s\n", gateway->url().c_str());
+    std::fflush(stdout);
   }
   const std::vector<std::string> ids = (*server)->map_ids();
   std::printf("serving %zu map(s) [%s] on %s:%d\n", ids.size(), absl::StrJoin(ids, ", ").c_str(), args.host.c_str(),
@@ -66,6 +98,7 @@ int RunServe(const ServeArgs& args) {
   std::thread signal_thread([&] {
     sigwait(&signals, &received);
     ARMAP_LOG_INFO("serve: {} received, shutting down", received == SIGINT ? "SIGINT" : "SIGTERM");
+    if (gateway) gateway->Shutdown();  // HTTP first: its calls go to the gRPC server
     (*server)->Shutdown();
   });
   (*server)->Wait();
@@ -87,6 +120,14 @@ void RegisterServeCommands(CLI::App& app, int* exit_code) {
   serve->add_option("--max-queued", args->max_queued, "Requests waiting for a worker before RESOURCE_EXHAUSTED")
       ->capture_default_str();
   serve->add_option("--max-message-mb", args->max_message_mb, "gRPC receive/send message limit, MiB")
+      ->capture_default_str();
+  serve->add_option("--http-port", args->http_port,
+                    "Also serve the API as HTTP/JSON on this port (0 picks a free one; the 'http on' line shows it)")
+      ->check(CLI::Range(0, 65535));
+  serve->add_option("--http-host", args->http_host, "HTTP listening address (default: --host)");
+  serve->add_option("--http-cors-origin", args->http_cors_origin, "Access-Control-Allow-Origin of HTTP responses")
+      ->capture_default_str();
+  serve->add_option("--web-root", args->web_root, "Static files served over HTTP at / ('' serves none)")
       ->capture_default_str();
   serve->callback([args, exit_code] { *exit_code = RunServe(*args); });
 }
