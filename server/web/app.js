@@ -13,6 +13,7 @@
 import { MapView2D } from './map2d.js';
 import { View3D } from './view3d.js';
 import { EnuFrame } from './geo.js';
+import { focalLength35mm, focalPxFrom35mm } from './exif.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -241,11 +242,14 @@ function fillPoiSelect() {
 
 // --------------------------------------------------------------- photo ---
 
-// Defaults for a photo without known intrinsics: a 70° field of view across
-// the longer side (typical of phone main cameras) and the principal point at
-// the centre (pixel centres at integer coordinates).
-function defaultIntrinsics(width, height) {
-  const f = Math.max(width, height) / 2 / Math.tan((35 * Math.PI) / 180);
+// Defaults for a photo without a calibration: the focal length from the
+// EXIF 35 mm equivalent when the phone wrote one, else a 70° field of view
+// across the longer side (typical of phone main cameras); the principal
+// point at the centre (pixel centres at integer coordinates).
+function defaultIntrinsics(width, height, focal35Mm) {
+  const f = focal35Mm
+    ? focalPxFrom35mm(focal35Mm, width, height)
+    : Math.max(width, height) / 2 / Math.tan((35 * Math.PI) / 180);
   return { fx: f, fy: f, cx: (width - 1) / 2, cy: (height - 1) / 2 };
 }
 
@@ -265,14 +269,18 @@ async function onPhotoChosen(file) {
     preview.hidden = false;
     $('cam-width').value = state.photo.width;
     $('cam-height').value = state.photo.height;
-    const k = defaultIntrinsics(state.photo.width, state.photo.height);
+    const focal35Mm = focalLength35mm(bytes);
+    const k = defaultIntrinsics(state.photo.width, state.photo.height, focal35Mm);
     $('cam-fx').value = k.fx.toFixed(1);
     $('cam-fy').value = k.fy.toFixed(1);
     $('cam-cx').value = k.cx.toFixed(1);
     $('cam-cy').value = k.cy.toFixed(1);
     $('photo-note').textContent =
       `${file.name}: ${state.photo.width} × ${state.photo.height} px, ${(bytes.length / 1024).toFixed(0)} KiB. ` +
-      'Intrinsics default to a 70° field of view; enter your calibration if you have it.';
+      (focal35Mm
+        ? `Focal length from EXIF (${focal35Mm} mm equivalent); `
+        : 'No EXIF focal length: intrinsics assume a 70° field of view; ') +
+      'enter your calibration if you have it.';
   } catch {
     // Still sent as is: the server decides and says why it refuses it.
     preview.hidden = true;

@@ -198,8 +198,9 @@ export class MapView2D {
     ctx.fillRect(0, 0, this.cssSize[0], this.cssSize[1]);
     const layers = this.data?.layers;
     if (layers) {
+      // The overview is the lidar seen from above: it replaces the coverage tint.
       if (this.showOverview && layers.overview) this.drawOverview(layers.overview);
-      for (const p of layers.coverage) this.fillPolygon(p, COLOURS.coverage, null);
+      else for (const p of layers.coverage) this.fillPolygon(p, COLOURS.coverage, null);
       this.drawWalkways(layers);
       for (const f of layers.footprints) this.fillPolygon(f.rings, COLOURS.footprintFill, COLOURS.footprintStroke);
     }

@@ -216,9 +216,9 @@ export class View3D {
     const f = new THREE.Vector3(pose.forward[0], 0, -pose.forward[1]);
     if (f.lengthSq() < 1e-6) f.set(0, 0, -1);
     f.normalize();
-    // Steeply (~55° down), so that buildings behind it rarely hide it.
-    this.controls.target.copy(apex).addScaledVector(f, 15).setY(0);
-    this.camera.position.copy(apex).addScaledVector(f, -30).add(new THREE.Vector3(0, 55, 0));
+    // Steeply (~60° down), so that buildings behind it rarely hide it.
+    this.controls.target.copy(apex).addScaledVector(f, 12).setY(0);
+    this.camera.position.copy(apex).addScaledVector(f, -24).add(new THREE.Vector3(0, 60, 0));
     this.controls.update();
     this.render();
   }

@@ -13,7 +13,7 @@
 //   gt_cam_from_world: {q: [w, x, y, z], t: [x, y, z]}, poi_name}
 //
 // Exit codes: 0 pass, 1 fail, 77 skipped (no chromium or node_modules: run
-// scripts/install_deps.sh).
+// scripts/install_deps.sh). ARMAP_CHROMIUM overrides /usr/bin/chromium.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -51,8 +51,8 @@ const query = JSON.parse(readFileSync(queryFile, 'utf8'));
 
 // Tolerances. The fixture's localization tests see 0.1-0.3 m on this query,
 // so the pose must be within 0.5 m of the truth. The page fits the map with
-// margins: at this viewport the small city is drawn at ~0.3 m/px, so 0.5 m
-// is ~1.7 px; the marker is checked against the truth within that plus 1 px
+// margins: at this viewport the small city is drawn at 0.26 m/px, so 0.5 m
+// is ~1.9 px; the marker is checked against the truth within that plus 1 px
 // for rasterisation (the centroid of a filled 8 px disc is exact to ~0.1 px),
 // and against the page's own pose within 1 px. A marker drawn in a wrong
 // frame or scale moves by tens of pixels, one a metre off by ~3 px.
@@ -113,10 +113,40 @@ async function screenshot(page, name) {
   return PNG.sync.read(buffer);
 }
 
-async function uploadAndLocalize(page, file, fields) {
+// The page reads the file, fills the camera fields with defaults and names
+// the file in its note; wait for that before typing over the defaults.
+async function choosePhoto(page, file) {
   await page.setInputFiles('#photo-input', file);
-  // Image decode fills the camera fields with defaults; wait for the note.
-  await page.waitForFunction(() => document.getElementById('photo-note').textContent !== '');
+  await page.waitForFunction((name) => document.getElementById('photo-note').textContent.startsWith(`${name}:`),
+    path.basename(file));
+}
+
+// A JPEG with an APP1 Exif segment (little-endian TIFF) whose Exif IFD holds
+// FocalLengthIn35mmFilm = `mm`, spliced in after the SOI of `jpeg`.
+function withExifFocal35mm(jpeg, mm) {
+  const tiff = Buffer.alloc(44);
+  tiff.write('II', 0, 'latin1');
+  tiff.writeUInt16LE(42, 2);
+  tiff.writeUInt32LE(8, 4);            // IFD0
+  tiff.writeUInt16LE(1, 8);
+  tiff.writeUInt16LE(0x8769, 10);      // Exif IFD pointer, LONG
+  tiff.writeUInt16LE(4, 12);
+  tiff.writeUInt32LE(1, 14);
+  tiff.writeUInt32LE(26, 18);
+  tiff.writeUInt32LE(0, 22);           // no next IFD
+  tiff.writeUInt16LE(1, 26);           // Exif IFD
+  tiff.writeUInt16LE(0xa405, 28);      // FocalLengthIn35mmFilm, SHORT
+  tiff.writeUInt16LE(3, 30);
+  tiff.writeUInt32LE(1, 32);
+  tiff.writeUInt16LE(mm, 36);
+  tiff.writeUInt32LE(0, 40);
+  const header = Buffer.from([0xff, 0xe1, 0, 0]);
+  header.writeUInt16BE(2 + 6 + tiff.length, 2);
+  return Buffer.concat([jpeg.subarray(0, 2), header, Buffer.from('Exif\0\0', 'latin1'), tiff, jpeg.subarray(2)]);
+}
+
+async function uploadAndLocalize(page, file, fields) {
+  await choosePhoto(page, file);
   await page.evaluate(() => { document.getElementById('advanced').open = true; });
   for (const [id, value] of Object.entries(fields)) await page.fill(`#${id}`, String(value));
   await page.click('#localize-btn');
@@ -253,6 +283,16 @@ try {
   // a featureless image (valid, not localized): the page shows the reason.
   const workDir = mkdtempSync(path.join(tmpdir(), 'armap_web_bad_'));
   try {
+    // Default intrinsics: from the EXIF 35 mm focal length when present
+    // (by the diagonal: f_px = f_35 * diagonal_px / 43.27 mm).
+    const exifPhoto = path.join(workDir, 'exif_26mm.jpg');
+    writeFileSync(exifPhoto, withExifFocal35mm(readFileSync(query.image), 26));
+    await choosePhoto(page, exifPhoto);
+    const fxDefault = Number(await page.inputValue('#cam-fx'));
+    const fxExpected = (26 * Math.hypot(query.width, query.height)) / Math.hypot(36, 24);
+    check(Math.abs(fxDefault - fxExpected) <= 0.1, `fx from EXIF: ${fxDefault} (expected ${fxExpected.toFixed(1)})`);
+    check(Number(await page.inputValue('#cam-cx')) === (query.width - 1) / 2, 'cx defaults to the image centre');
+
     const notImage = path.join(workDir, 'not_a_photo.jpg');
     writeFileSync(notImage, 'this is not a JPEG');
     await uploadAndLocalize(page, notImage, { 'cam-width': 640, 'cam-height': 480, 'cam-fx': 500, 'cam-fy': 500,
