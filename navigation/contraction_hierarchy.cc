@@ -22,12 +22,20 @@ struct MinFirst {
   bool operator()(const HeapItem& a, const HeapItem& b) const { return a.first > b.first; }
 };
 
+// Per-thread query state, kept between queries so that a query allocates
+// nothing once warm (allocation and page faults were the p99 tail).
 struct QueryScratch {
   std::vector<double> dist[2];
   std::vector<uint32_t> parent[2];  // link into the node
   std::vector<uint32_t> stamp[2];
+  std::vector<HeapItem> heap[2];
+  std::vector<std::pair<uint32_t, node_t>> chain, up_part, stack;
   uint32_t current = 0;
   void Prepare(size_t n) {
+    for (int d = 0; d < 2; ++d) heap[d].clear();
+    chain.clear();
+    up_part.clear();
+    stack.clear();
     for (int d = 0; d < 2; ++d)
       if (dist[d].size() < n) {
         dist[d].resize(n);
@@ -177,13 +185,15 @@ bool ContractionHierarchy::Query(const std::array<Seed, 2>& sources, const std::
   thread_local QueryScratch s;
   const size_t n = up_offsets_.size() - 1;
   s.Prepare(n);
-  std::priority_queue<HeapItem, std::vector<HeapItem>, MinFirst> heap[2];
+  auto& heap = s.heap;
+  const MinFirst cmp;
   auto relax = [&](int d, node_t v, double c, uint32_t via) {
     if (c < s.Dist(d, v)) {
       s.stamp[d][v] = s.current;
       s.dist[d][v] = c;
       s.parent[d][v] = via;
-      heap[d].emplace(c, v);
+      heap[d].emplace_back(c, v);
+      std::push_heap(heap[d].begin(), heap[d].end(), cmp);
     }
   };
   for (const Seed& x : sources)
@@ -194,13 +204,14 @@ bool ContractionHierarchy::Query(const std::array<Seed, 2>& sources, const std::
   node_t meet = kInvalidNode;
   int64_t settled = 0;
   while (true) {
-    const double k0 = heap[0].empty() ? kInf : heap[0].top().first;
-    const double k1 = heap[1].empty() ? kInf : heap[1].top().first;
+    const double k0 = heap[0].empty() ? kInf : heap[0].front().first;
+    const double k1 = heap[1].empty() ? kInf : heap[1].front().first;
     // Each direction stops once its smallest key reaches the best meeting.
     if (std::min(k0, k1) >= best) break;
     const int d = k0 <= k1 ? 0 : 1;
-    const auto [c, u] = heap[d].top();
-    heap[d].pop();
+    std::pop_heap(heap[d].begin(), heap[d].end(), cmp);
+    const auto [c, u] = heap[d].back();
+    heap[d].pop_back();
     if (c > s.Dist(d, u)) continue;
     ++settled;
     const double other = s.Dist(1 - d, u);
@@ -222,9 +233,9 @@ bool ContractionHierarchy::Query(const std::array<Seed, 2>& sources, const std::
   if (meet == kInvalidNode) return false;
 
   // Link chains: source seed .. meet, and meet .. target seed.
-  std::vector<std::pair<uint32_t, node_t>> chain;  // (link, entered from)
+  auto& chain = s.chain;  // (link, entered from)
+  auto& up_part = s.up_part;
   node_t v = meet;
-  std::vector<std::pair<uint32_t, node_t>> up_part;
   while (s.parent[0][v] != kNoLink) {
     const Link& l = links_[s.parent[0][v]];
     const node_t from = l.a == v ? l.b : l.a;
@@ -232,7 +243,7 @@ bool ContractionHierarchy::Query(const std::array<Seed, 2>& sources, const std::
     v = from;
   }
   path->source = v;
-  chain.assign(up_part.rbegin(), up_part.rend());
+  chain.assign(up_part.rbegin(), up_part.rend());  // capacity kept
   v = meet;
   while (s.parent[1][v] != kNoLink) {
     const Link& l = links_[s.parent[1][v]];
@@ -245,7 +256,8 @@ bool ContractionHierarchy::Query(const std::array<Seed, 2>& sources, const std::
   path->edges.clear();
   // Unpack shortcuts (iteratively: hierarchies can nest deeply).
   for (const auto& [link, from] : chain) {
-    std::vector<std::pair<uint32_t, node_t>> stack{{link, from}};
+    auto& stack = s.stack;
+    stack.assign(1, {link, from});
     while (!stack.empty()) {
       const auto [li, x] = stack.back();
       stack.pop_back();

@@ -57,21 +57,30 @@ double Ms(std::chrono::steady_clock::time_point t0) {
 }
 
 // Points of edge e's polyline from offset a to offset b (either direction).
+// Whole edges (the bulk of a long route) copy their points; no allocation.
 void AppendSubPolyline(const WalkGraph& g, edge_t e, double a, double b, std::vector<Eigen::Vector3d>* out) {
-  const auto& line = g.edges()[e].polyline_in_map;
-  std::vector<double> arc(line.size(), 0.0);
-  for (size_t i = 1; i < line.size(); ++i) arc[i] = arc[i - 1] + (Xy(line[i]) - Xy(line[i - 1])).norm();
+  const WalkEdge& edge = g.edges()[e];
+  const auto& line = edge.polyline_in_map;
   auto push = [&](const Eigen::Vector3d& p) {
     if (out->empty() || (Xy(out->back()) - Xy(p)).norm() > 1e-9) out->push_back(p);
   };
-  push(g.PointAt(e, a));
-  if (a <= b) {
-    for (size_t i = 0; i < line.size(); ++i)
-      if (arc[i] > a && arc[i] < b) push(line[i]);
-  } else {
-    for (size_t i = line.size(); i-- > 0;)
-      if (arc[i] < a && arc[i] > b) push(line[i]);
+  const double len = edge.polyline_length_m;
+  if (std::min(a, b) <= 0 && std::max(a, b) >= len) {
+    if (a <= b)
+      for (const Eigen::Vector3d& p : line) push(p);
+    else
+      for (size_t i = line.size(); i-- > 0;) push(line[i]);
+    return;
   }
+  push(g.PointAt(e, a));
+  const size_t first = out->size();
+  double arc = 0;
+  for (size_t i = 0; i < line.size(); ++i) {
+    if (i > 0) arc += (Xy(line[i]) - Xy(line[i - 1])).norm();
+    if (arc > std::min(a, b) && arc < std::max(a, b)) push(line[i]);
+  }
+  // Collected in the edge's direction: reverse for travel against it.
+  if (a > b) std::reverse(out->begin() + first, out->end());
   push(g.PointAt(e, b));
 }
 
