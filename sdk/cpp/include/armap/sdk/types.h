@@ -17,34 +17,14 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "armap/sdk/core/geometry.h"
 
 namespace armap::sdk {
 
 // The SDK's version ("MAJOR.MINOR.PATCH").
 const char* Version();
 
-// A rigid transform target_from_source: a unit quaternion [w, x, y, z] and a
-// translation in metres.
-struct Rigid3 {
-  double qw = 1, qx = 0, qy = 0, qz = 0;
-  double tx = 0, ty = 0, tz = 0;
-};
-
-struct GeoPoint {
-  double lat_deg = 0;
-  double lon_deg = 0;
-  double alt_m = 0;  // WGS84 ellipsoidal height
-};
-
-// Camera centre in WGS84; heading = azimuth of the optical axis clockwise
-// from north [0, 360); pitch = its elevation (up positive); roll about the
-// optical axis (clockwise as the user sees it positive).
-struct GeoPose {
-  GeoPoint position;
-  double heading_deg = 0;
-  double pitch_deg = 0;
-  double roll_deg = 0;
-};
+// Rigid3, GeoPoint, GeoPose: armap/sdk/core/geometry.h (the portable core).
 
 // "PINHOLE" (fx fy cx cy) or "OPENCV" (fx fy cx cy k1 k2 p1 p2), at the
 // resolution of the image or of the keypoints.
