@@ -28,6 +28,10 @@ int main(int argc, char** argv) {
   const char* prompt = NULL;
   double t = 0, last_progress = 0;
   int arrived = 0;
+  int64_t* edges = NULL;
+  uint32_t num_edges = 0;
+  ArmapRoute* detour = NULL;
+  ArmapGuide* avoiding = NULL;
 
   if (argc != 6) {
     fprintf(stderr, "usage: %s HOST:PORT START_LAT START_LON DEST_LAT DEST_LON\n", argv[0]);
@@ -94,7 +98,57 @@ int main(int argc, char** argv) {
         strlen(prompt) > 0);
   CHECK_ERROR(armap_route_maneuver_prompt(route, 0, count, ARMAP_PROMPT_EN, &prompt), ARMAP_OUT_OF_RANGE, "maneuver");
   CHECK_ERROR(armap_route_maneuver_prompt(route, 0, 0, 7, &prompt), ARMAP_INVALID_ARGUMENT, "language");
+  CHECK(armap_route_edge_ids(route, 0, NULL, 0, &num_edges) == ARMAP_OK && num_edges >= 1);
+  edges = (int64_t*)malloc(sizeof(int64_t) * (num_edges + 1));
+  CHECK(armap_route_edge_ids(route, 0, edges, num_edges, &num_edges) == ARMAP_OK);
+  CHECK_ERROR(armap_route_edge_ids(route, count + 5, edges, num_edges, &num_edges), ARMAP_OUT_OF_RANGE, "index");
   printf("route %.3f %u %u\n", summary.length_m, summary.num_points, summary.num_maneuvers);
+
+  /* Guidance avoiding an edge of the route (not the start's or the
+   * destination's, which stay usable): the session's route keeps off it and
+   * costs more, as armap_route with the same avoid list plans it. */
+  pose.frame = ARMAP_POSE_WGS84;
+  pose.x = params.start_lat_deg;
+  pose.y = params.start_lon_deg;
+  CHECK_ERROR(armap_guide_open_avoiding(client, &params, NULL, 2, &pose, &update, &avoiding), ARMAP_INVALID_ARGUMENT,
+              "avoid_edge_ids");
+  CHECK(avoiding == NULL);
+  CHECK_ERROR(armap_guide_open_avoiding(client, &params, NULL, 0, &pose, &update, NULL), ARMAP_INVALID_ARGUMENT, "out");
+  if (num_edges >= 3) {
+    const int64_t avoid = edges[num_edges / 2];
+    ArmapRouteSummary detour_summary;
+    uint32_t k = 0, num_guide_edges = 0;
+    int64_t* guide_edges = NULL;
+    int uses_avoided = 0;
+    CHECK(armap_route_summary_init(&detour_summary) == ARMAP_OK);
+    CHECK(armap_route(client, &params, &avoid, 1, &detour) == ARMAP_OK && detour != NULL);
+    CHECK(armap_guide_open_avoiding(client, &params, &avoid, 1, &pose, &update, &avoiding) == ARMAP_OK && avoiding != NULL);
+    if (detour != NULL && avoiding != NULL) {
+      CHECK(armap_route_summary(detour, 0, &detour_summary) == ARMAP_OK);
+      CHECK(detour_summary.cost > summary.cost);
+      /* The session's first update measures what is left of the same detour. */
+      CHECK(fabs(update.remaining_m - detour_summary.length_m) < 1.0);
+      armap_route_free(detour);
+      detour = NULL;
+      CHECK(armap_guide_route(avoiding, &detour) == ARMAP_OK && detour != NULL);
+      if (detour != NULL) {
+        CHECK(armap_route_edge_ids(detour, 0, NULL, 0, &num_guide_edges) == ARMAP_OK && num_guide_edges >= 1);
+        guide_edges = (int64_t*)malloc(sizeof(int64_t) * (num_guide_edges + 1));
+        CHECK(armap_route_edge_ids(detour, 0, guide_edges, num_guide_edges, &num_guide_edges) == ARMAP_OK);
+        for (k = 0; k < num_guide_edges; ++k) uses_avoided |= guide_edges[k] == avoid;
+        CHECK(!uses_avoided);
+        free(guide_edges);
+      }
+      CHECK(armap_guide_close(avoiding) == ARMAP_OK);
+    }
+    armap_guide_free(avoiding);
+    armap_route_free(detour);
+    detour = NULL;
+    avoiding = NULL;
+  } else {
+    fprintf(stderr, "the route has %u edges: the avoid-list check needs 3 or more\n", num_edges);
+    CHECK(num_edges >= 3);
+  }
 
   /* Guidance along the route's map-frame polyline, a pose every metre. */
   pose.frame = ARMAP_POSE_WGS84;
@@ -139,6 +193,7 @@ int main(int argc, char** argv) {
   armap_route_free(NULL);
   free(points);
   free(types);
+  free(edges);
   armap_client_free(client);
   printf("%d checks, %d failures\n", g_checks, g_failures);
   if (g_failures == 0) printf("PASS\n");

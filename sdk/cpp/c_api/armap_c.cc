@@ -1066,6 +1066,16 @@ ARMAP_EXPORT int32_t armap_route_maneuver_distances(const ArmapRoute* route, uin
   ARMAP_C_CATCH(kFn)
 }
 
+ARMAP_EXPORT int32_t armap_route_edge_ids(const ArmapRoute* route, uint32_t index, int64_t* out, uint32_t capacity,
+                                          uint32_t* out_count) {
+  constexpr const char* kFn = "armap_route_edge_ids";
+  ARMAP_C_TRY
+  const sdk::NavRoute* r = nullptr;
+  if (const int32_t rc = RouteAt(kFn, route, index, &r); rc != ARMAP_OK) return rc;
+  return CopyArray(kFn, r->edge_ids, 1, out, capacity, out_count, [](int64_t id, int64_t* d) { d[0] = id; });
+  ARMAP_C_CATCH(kFn)
+}
+
 ARMAP_EXPORT int32_t armap_route_maneuver_prompt(const ArmapRoute* route, uint32_t index, uint32_t maneuver,
                                                  int32_t language, const char** out) {
   constexpr const char* kFn = "armap_route_maneuver_prompt";
@@ -1088,15 +1098,15 @@ ARMAP_EXPORT int32_t armap_route_maneuver_prompt(const ArmapRoute* route, uint32
   ARMAP_C_CATCH(kFn)
 }
 
-ARMAP_EXPORT int32_t armap_guide_open(const ArmapClient* client, const ArmapRouteParams* params,
-                                      const ArmapNavPose* start, ArmapGuideUpdate* first_or_null, ArmapGuide** out) {
-  constexpr const char* kFn = "armap_guide_open";
-  ARMAP_C_TRY
+namespace {
+int32_t GuideOpen(const char* kFn, const ArmapClient* client, const ArmapRouteParams* params, const int64_t* avoid_edge_ids,
+                  uint32_t num_avoid, const ArmapNavPose* start, ArmapGuideUpdate* first_or_null, ArmapGuide** out) {
   if (out == nullptr) return NullArgument(kFn, "out");
   *out = nullptr;
   if (client == nullptr) return NullArgument(kFn, "client");
   if (params == nullptr) return NullArgument(kFn, "params");
   if (start == nullptr) return NullArgument(kFn, "start");
+  if (num_avoid > 0 && avoid_edge_ids == nullptr) return NullArgument(kFn, "avoid_edge_ids");
   if (first_or_null != nullptr) {
     if (first_or_null->struct_size < kGuideUpdateV1Size) {
       return BadSize(kFn, "first_or_null", first_or_null->struct_size, kGuideUpdateV1Size, "armap_guide_update_init");
@@ -1113,6 +1123,7 @@ ARMAP_EXPORT int32_t armap_guide_open(const ArmapClient* client, const ArmapRout
   }
   if (ReadStruct(params).has_destination) request.destination = destination;
   request.options.num_alternatives = 0;
+  if (num_avoid > 0) request.options.avoid_edge_ids.assign(avoid_edge_ids, avoid_edge_ids + num_avoid);
   if (const int32_t rc = ToNavPose(kFn, "start", start, &request.pose); rc != ARMAP_OK) return rc;
   auto session = client->client->OpenGuide(request);
   if (!session.ok()) return FromStatus(session.status());
@@ -1122,6 +1133,24 @@ ARMAP_EXPORT int32_t armap_guide_open(const ArmapClient* client, const ArmapRout
   if (first_or_null != nullptr) ToGuideUpdate(guide->session->first(), first_or_null);
   *out = guide.release();
   return ARMAP_OK;
+}
+}  // namespace
+
+ARMAP_EXPORT int32_t armap_guide_open(const ArmapClient* client, const ArmapRouteParams* params,
+                                      const ArmapNavPose* start, ArmapGuideUpdate* first_or_null, ArmapGuide** out) {
+  constexpr const char* kFn = "armap_guide_open";
+  ARMAP_C_TRY
+  return GuideOpen(kFn, client, params, nullptr, 0, start, first_or_null, out);
+  ARMAP_C_CATCH(kFn)
+}
+
+ARMAP_EXPORT int32_t armap_guide_open_avoiding(const ArmapClient* client, const ArmapRouteParams* params,
+                                               const int64_t* avoid_edge_ids, uint32_t num_avoid,
+                                               const ArmapNavPose* start, ArmapGuideUpdate* first_or_null,
+                                               ArmapGuide** out) {
+  constexpr const char* kFn = "armap_guide_open_avoiding";
+  ARMAP_C_TRY
+  return GuideOpen(kFn, client, params, avoid_edge_ids, num_avoid, start, first_or_null, out);
   ARMAP_C_CATCH(kFn)
 }
 

@@ -21,7 +21,8 @@ if(exported LESS 10)
   message(FATAL_ERROR "${LIB} exports only ${exported} armap_* symbols:\n${symbols}")
 endif()
 foreach(required armap_client_connect armap_fusion_create armap_fusion_add_fix armap_fusion_map_from_cam armap_route
-         armap_route_free armap_route_polyline_wgs84 armap_guide_open armap_guide_send_pose armap_guide_close)
+         armap_route_free armap_route_polyline_wgs84 armap_route_edge_ids armap_guide_open armap_guide_open_avoiding
+         armap_guide_send_pose armap_guide_close)
   if(NOT symbols MATCHES " ${required}\n")
     message(FATAL_ERROR "${LIB} does not export ${required}")
   endif()

@@ -471,6 +471,10 @@ ARMAP_EXPORT int32_t armap_route_maneuver_types(const ArmapRoute* route, uint32_
  * of) pairs: capacity and *out_count in maneuvers. */
 ARMAP_EXPORT int32_t armap_route_maneuver_distances(const ArmapRoute* route, uint32_t index, double* out,
                                                     uint32_t capacity, uint32_t* out_count);
+/* The network edge ids the route travels, in travel order (what an avoid
+ * list names): capacity and *out_count in ids. */
+ARMAP_EXPORT int32_t armap_route_edge_ids(const ArmapRoute* route, uint32_t index, int64_t* out, uint32_t capacity,
+                                          uint32_t* out_count);
 /* The UTF-8 prompt of maneuver `maneuver` in ArmapPromptLanguage `language`;
  * the string belongs to the route (valid until armap_route_free). */
 ARMAP_EXPORT int32_t armap_route_maneuver_prompt(const ArmapRoute* route, uint32_t index, uint32_t maneuver,
@@ -482,6 +486,14 @@ ARMAP_EXPORT int32_t armap_route_maneuver_prompt(const ArmapRoute* route, uint32
  * armap_guide_free (it may outlive its client). */
 ARMAP_EXPORT int32_t armap_guide_open(const ArmapClient* client, const ArmapRouteParams* params,
                                       const ArmapNavPose* start, ArmapGuideUpdate* first_or_null, ArmapGuide** out);
+/* armap_guide_open with an avoid list, as armap_route takes it
+ * (avoid_edge_ids may be NULL when num_avoid is 0): the session's first
+ * route and every re-route keep off those edges (except the edges the
+ * walker or the destination is on). armap_guide_open is this with none. */
+ARMAP_EXPORT int32_t armap_guide_open_avoiding(const ArmapClient* client, const ArmapRouteParams* params,
+                                               const int64_t* avoid_edge_ids, uint32_t num_avoid,
+                                               const ArmapNavPose* start, ArmapGuideUpdate* first_or_null,
+                                               ArmapGuide** out);
 /* One pose, one update. */
 ARMAP_EXPORT int32_t armap_guide_send_pose(ArmapGuide* guide, const ArmapNavPose* pose, ArmapGuideUpdate* out);
 /* The session's current route (after a re-route: the new one) as a route
