@@ -122,7 +122,7 @@ const state = {
   photo: null,       // { bytes, url, width, height, name }
   pose: null,        // the last successful localization (see showPose)
   lastLocalize: null,  // the last LocalizeResponse, successful or not
-  route: null,       // { response, route, polylineMap }
+  route: null,       // { response, route, polylineMap, arPolylineMap, maneuvers }
   error: null,       // the last error shown: { where, status, message }
   busy: false,
 };
@@ -184,7 +184,11 @@ async function loadLayers(mapId, frame) {
     const [lon, lat] = f.geometry.coordinates;
     const enu = Array.isArray(p.position_enu) ? p.position_enu : frame.enuFromWgs84(lat, lon);
     layers.pois.push({
-      name: p.name ?? '', nameEn: p.name_en ?? '', category: p.category ?? '', confidence: p.confidence ?? 0, position: enu,
+      name: p.name ?? '',
+      nameEn: p.name_en ?? '',
+      category: p.category ?? '',
+      confidence: p.confidence ?? 0,
+      position: enu,
     });
   }
   if (overviewJson.metres_per_pixel) {
@@ -219,7 +223,8 @@ async function selectMap(mapId) {
   map2d.setData({ mapInfo: info, layers: state.layers });
   map2d.fit();
   renderPrior();
-  view3d?.setMap({ mapInfo: info, layers: state.layers, glbUrl: `/v1/maps/${encodeURIComponent(mapId)}/files/whitemodel/simplified.glb` });
+  const glbUrl = `/v1/maps/${encodeURIComponent(mapId)}/files/whitemodel/simplified.glb`;
+  view3d?.setMap({ mapInfo: info, layers: state.layers, glbUrl });
   renderPose();
   renderRoute();
   updateButtons();
@@ -364,7 +369,8 @@ async function localize() {
     if (!response.success) {
       state.pose = null;
       const reason = (response.failureReason ?? 'FAILURE_REASON_NONE').replace('FAILURE_REASON_', '');
-      showError('localize', status, { status: `Not localized (${reason})`, message: response.failureMessage || 'no pose' });
+      const message = response.failureMessage || 'no pose';
+      showError('localize', status, { status: `Not localized (${reason})`, message });
       renderDetails(response, roundTripMs);
     } else {
       state.error = null;
@@ -404,11 +410,13 @@ function renderDetails(response, roundTripMs) {
     const g = state.pose.geoPose;
     rows.push(['position (map)', `x ${fmt(c[0])} m, y ${fmt(c[1])} m, z ${fmt(c[2])} m`]);
     rows.push(['WGS84', `${fmt(g.position?.latDeg, 7)}°, ${fmt(g.position?.lonDeg, 7)}°`]);
-    rows.push(['heading', `${fmt(g.headingDeg ?? state.pose.headingDeg, 1)}° (pitch ${fmt(g.pitchDeg ?? 0, 1)}°, roll ${fmt(g.rollDeg ?? 0, 1)}°)`]);
+    const heading = fmt(g.headingDeg ?? state.pose.headingDeg, 1);
+    rows.push(['heading', `${heading}° (pitch ${fmt(g.pitchDeg ?? 0, 1)}°, roll ${fmt(g.rollDeg ?? 0, 1)}°)`]);
     rows.push(['confidence', fmt(response.confidence ?? 0, 3)]);
   }
   rows.push(['inliers / matches', `${response.numInliers ?? 0} / ${response.numMatches ?? 0}`]);
-  rows.push(['features, views', `${response.numFeatures ?? 0} features, ${response.numRetrievedViews ?? 0} retrieved views`]);
+  const views = response.numRetrievedViews ?? 0;
+  rows.push(['features, views', `${response.numFeatures ?? 0} features, ${views} retrieved views`]);
   if (response.success) rows.push(['reprojection RMS', `${fmt(response.reprojectionRmsPx ?? 0)} px`]);
   rows.push(['latency', `${fmt(response.serverMs ?? 0, 0)} ms server, ${fmt(roundTripMs, 0)} ms round trip`]);
   const stages = (response.stages ?? []).map((s) => `${s.stage} ${fmt(s.ms, 0)}`).join(' · ');
@@ -516,9 +524,11 @@ function renderRoute() {
   }
   const zh = document.querySelector('input[name=lang]:checked')?.value === 'zh';
   const r = state.route.route;
+  const lengthM = fmt(r.lengthM ?? 0, 0);
+  const minutes = Math.max(1, Math.round((r.etaS ?? 0) / 60));
   summary.textContent = zh
-    ? `全程 ${fmt(r.lengthM ?? 0, 0)} 米，约 ${Math.max(1, Math.round((r.etaS ?? 0) / 60))} 分钟，过街 ${r.crossings ?? 0} 次`
-    : `${fmt(r.lengthM ?? 0, 0)} m, about ${Math.max(1, Math.round((r.etaS ?? 0) / 60))} min, ${r.crossings ?? 0} street crossing(s)`;
+    ? `全程 ${lengthM} 米，约 ${minutes} 分钟，过街 ${r.crossings ?? 0} 次`
+    : `${lengthM} m, about ${minutes} min, ${r.crossings ?? 0} street crossing(s)`;
   for (const m of state.route.maneuvers) {
     const li = document.createElement('li');
     const icon = document.createElement('span');

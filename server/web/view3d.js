@@ -113,7 +113,8 @@ export class View3D {
       const geometry = new THREE.BufferGeometry();
       geometry.setAttribute('position', new THREE.Float32BufferAttribute(positions, 3));
       geometry.computeVertexNormals();
-      const mesh = new THREE.Mesh(geometry, new THREE.MeshStandardMaterial({ color: colour, roughness: 1, side: THREE.DoubleSide }));
+      const material = new THREE.MeshStandardMaterial({ color: colour, roughness: 1, side: THREE.DoubleSide });
+      const mesh = new THREE.Mesh(geometry, material);
       mesh.receiveShadow = true;
       this.mapGroup.add(mesh);
     };
@@ -188,14 +189,18 @@ export class View3D {
     };
     const apex = sceneFromMap(c);
     // Image corners in the order top-left, top-right, bottom-right, bottom-left.
-    const k = [corner(-0.5, -0.5), corner(width - 0.5, -0.5), corner(width - 0.5, height - 0.5), corner(-0.5, height - 0.5)];
+    const [u1, v1] = [width - 0.5, height - 0.5];
+    const k = [corner(-0.5, -0.5), corner(u1, -0.5), corner(u1, v1), corner(-0.5, v1)];
     const edges = [];
     for (let i = 0; i < 4; ++i) edges.push(apex, k[i], k[i], k[(i + 1) % 4]);
     this.poseGroup.add(new THREE.LineSegments(
       new THREE.BufferGeometry().setFromPoints(edges),
       new THREE.LineBasicMaterial({ color: POSE_COLOUR }),
     ));
-    const dot = new THREE.Mesh(new THREE.SphereGeometry(0.35, 16, 12), new THREE.MeshBasicMaterial({ color: POSE_COLOUR }));
+    const dot = new THREE.Mesh(
+      new THREE.SphereGeometry(0.35, 16, 12),
+      new THREE.MeshBasicMaterial({ color: POSE_COLOUR }),
+    );
     dot.position.copy(apex);
     this.poseGroup.add(dot);
 
@@ -204,7 +209,9 @@ export class View3D {
     plane.setAttribute('position', new THREE.Float32BufferAttribute(k.flatMap((p) => [p.x, p.y, p.z]), 3));
     plane.setAttribute('uv', new THREE.Float32BufferAttribute([0, 1, 1, 1, 1, 0, 0, 0], 2));
     plane.setIndex([0, 3, 1, 1, 3, 2]);
-    const material = new THREE.MeshBasicMaterial({ color: 0xffffff, side: THREE.DoubleSide, transparent: true, opacity: 0.85 });
+    const material = new THREE.MeshBasicMaterial({
+      color: 0xffffff, side: THREE.DoubleSide, transparent: true, opacity: 0.85,
+    });
     if (pose.photoUrl) {
       material.map = this.textureLoader.load(pose.photoUrl, () => this.render());
       material.map.colorSpace = THREE.SRGBColorSpace;
@@ -231,11 +238,13 @@ export class View3D {
       for (let i = 1; i < points.length; ++i) {
         const a = sceneFromMap(points[i - 1]);
         const b = sceneFromMap(points[i]);
-        if (a.distanceTo(b) > 1e-3) path.add(new THREE.LineCurve3(a.add(new THREE.Vector3(0, 0.3, 0)), b.add(new THREE.Vector3(0, 0.3, 0))));
+        const lift = new THREE.Vector3(0, 0.3, 0);  // clear of the ground and walkways
+        if (a.distanceTo(b) > 1e-3) path.add(new THREE.LineCurve3(a.add(lift), b.add(lift)));
       }
       if (path.curves.length > 0) {
         const tube = new THREE.TubeGeometry(path, Math.max(8, path.curves.length * 2), 0.35, 8, false);
-        this.routeGroup.add(new THREE.Mesh(tube, new THREE.MeshStandardMaterial({ color: ROUTE_COLOUR, emissive: 0x0a2f66 })));
+        const material = new THREE.MeshStandardMaterial({ color: ROUTE_COLOUR, emissive: 0x0a2f66 });
+        this.routeGroup.add(new THREE.Mesh(tube, material));
       }
     }
     this.render();

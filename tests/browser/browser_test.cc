@@ -14,12 +14,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <Eigen/Core>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
-
-#include <Eigen/Core>
 
 #include "core/geo.h"
 #include "core/json.h"
@@ -57,8 +56,9 @@ void WritePoi(const fs::path& map_dir, const Eigen::Vector3d& from_in_map) {
     const Json& c = f["geometry"]["coordinates"];
     const Json& a = c.front();
     const Json& b = c.back();
-    const Eigen::Vector3d mid = 0.5 * (frame.EnuFromWgs84({a[1].get<double>(), a[0].get<double>(), manifest->origin.alt_m}) +
-                                       frame.EnuFromWgs84({b[1].get<double>(), b[0].get<double>(), manifest->origin.alt_m}));
+    const Eigen::Vector3d mid =
+        0.5 * (frame.EnuFromWgs84({a[1].get<double>(), a[0].get<double>(), manifest->origin.alt_m}) +
+               frame.EnuFromWgs84({b[1].get<double>(), b[0].get<double>(), manifest->origin.alt_m}));
     const double d = (mid - from_in_map).head<2>().norm();
     if (d > best_distance_m) {
       best_distance_m = d;
@@ -70,17 +70,16 @@ void WritePoi(const fs::path& map_dir, const Eigen::Vector3d& from_in_map) {
   const GeoPoint g = frame.Wgs84FromEnu(poi_in_map);
   const Json pois = {
       {"type", "FeatureCollection"},
-      {"features",
-       Json::array({{{"type", "Feature"},
-                     {"geometry", {{"type", "Point"}, {"coordinates", {g.lon_deg, g.lat_deg}}}},
-                     {"properties",
-                      {{"id", 0},
-                       {"name", kPoiName},
-                       {"name_en", "Starlight Books"},
-                       {"category", "books"},
-                       {"confidence", 0.9},
-                       {"position_enu", {poi_in_map.x(), poi_in_map.y(), poi_in_map.z()}},
-                       {"panoramas", Json::array()}}}}})}};
+      {"features", Json::array({{{"type", "Feature"},
+                                 {"geometry", {{"type", "Point"}, {"coordinates", {g.lon_deg, g.lat_deg}}}},
+                                 {"properties",
+                                  {{"id", 0},
+                                   {"name", kPoiName},
+                                   {"name_en", "Starlight Books"},
+                                   {"category", "books"},
+                                   {"confidence", 0.9},
+                                   {"position_enu", {poi_in_map.x(), poi_in_map.y(), poi_in_map.z()}},
+                                   {"panoramas", Json::array()}}}}})}};
   const fs::path path = map_dir / "pois" / "pois.geojson";
   fs::create_directories(path.parent_path());
   std::ofstream(path) << pois.dump();

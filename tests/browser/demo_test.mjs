@@ -78,8 +78,10 @@ function centreFromCamFromWorld({ q: [w, x, y, z], t }) {
 // rounding) inside `rect`; their centroid in screenshot pixels.
 function magentaCentroid(png, rect) {
   let n = 0, sx = 0, sy = 0;
-  const x0 = Math.max(0, Math.floor(rect.x)), y0 = Math.max(0, Math.floor(rect.y));
-  const x1 = Math.min(png.width, Math.ceil(rect.x + rect.width)), y1 = Math.min(png.height, Math.ceil(rect.y + rect.height));
+  const x0 = Math.max(0, Math.floor(rect.x));
+  const y0 = Math.max(0, Math.floor(rect.y));
+  const x1 = Math.min(png.width, Math.ceil(rect.x + rect.width));
+  const y1 = Math.min(png.height, Math.ceil(rect.y + rect.height));
   for (let y = y0; y < y1; ++y) {
     for (let x = x0; x < x1; ++x) {
       const i = (y * png.width + x) * 4;
@@ -179,7 +181,8 @@ try {
   // Chromium logs every HTTP error answer as a console error; the bad-photo
   // cases below expect one, so those are not page errors.
   page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource: the server responded with a status of 4')) {
+    const httpError = m.text().startsWith('Failed to load resource: the server responded with a status of 4');
+    if (m.type() === 'error' && !httpError) {
       consoleErrors.push(m.text());
     }
   });
@@ -197,7 +200,9 @@ try {
     'cam-k1': k1, 'cam-k2': k2, 'cam-p1': p1, 'cam-p2': p2,
     'prior-lat': query.prior.lat, 'prior-lon': query.prior.lon, 'prior-acc': query.prior.accuracy_m,
   };
-  if (query.gravity) Object.assign(fields, { 'grav-x': query.gravity[0], 'grav-y': query.gravity[1], 'grav-z': query.gravity[2] });
+  if (query.gravity) {
+    Object.assign(fields, { 'grav-x': query.gravity[0], 'grav-y': query.gravity[1], 'grav-z': query.gravity[2] });
+  }
   await uploadAndLocalize(page, query.image, fields);
   const pose = await page.evaluate(() => window.armapDemo.state.pose &&
     { centre: window.armapDemo.state.pose.centreMap, response: window.armapDemo.state.lastLocalize });
