@@ -263,7 +263,7 @@ async function onPhotoChosen(file) {
   if (state.photo?.url) URL.revokeObjectURL(state.photo.url);
   const bytes = new Uint8Array(await file.arrayBuffer());
   const url = URL.createObjectURL(file);
-  state.photo = { bytes, url, name: file.name, width: 0, height: 0 };
+  state.photo = { file, bytes, url, name: file.name, width: 0, height: 0 };
   const preview = $('photo-preview');
   try {
     const bitmap = await createImageBitmap(file);
@@ -337,22 +337,41 @@ function readPrior() {
   return Object.keys(prior).length ? prior : undefined;
 }
 
+// The photo as sent: the file's bytes, or a JPEG re-encoded at most
+// `maxSide` px on its longer side with the intrinsics scaled to match (pixel
+// centres at integers: u' = (u + 0.5) s - 0.5; distortion is in normalised
+// coordinates and does not change).
+async function photoForUpload(camera, maxSide) {
+  const { width, height } = state.photo;
+  if (!maxSide || !width || Math.max(width, height) <= maxSide) return { bytes: state.photo.bytes, camera };
+  if (camera.width !== width || camera.height !== height) {
+    const given = `${camera.width} × ${camera.height}`;
+    throw new Error(`camera width/height ${given} differ from the photo's ${width} × ${height}; cannot rescale`);
+  }
+  const scale = maxSide / Math.max(width, height);
+  const w = Math.max(1, Math.round(width * scale));
+  const h = Math.max(1, Math.round(height * scale));
+  const bitmap = await createImageBitmap(state.photo.file, { resizeWidth: w, resizeHeight: h, resizeQuality: 'high' });
+  const canvas = new OffscreenCanvas(w, h);
+  canvas.getContext('2d').drawImage(bitmap, 0, 0);
+  bitmap.close();
+  const blob = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.92 });
+  const [sx, sy] = [w / width, h / height];
+  const [fx, fy, cx, cy, ...distortion] = camera.params;
+  return {
+    bytes: new Uint8Array(await blob.arrayBuffer()),
+    camera: {
+      ...camera,
+      width: w,
+      height: h,
+      params: [fx * sx, fy * sy, (cx + 0.5) * sx - 0.5, (cy + 0.5) * sy - 0.5, ...distortion],
+    },
+  };
+}
+
 async function localize() {
   const status = $('status');
   if (!state.photo || !state.mapInfo) return;
-  let request;
-  try {
-    request = {
-      mapId: state.mapInfo.mapId,
-      camera: readCamera(),
-      image: base64FromBytes(state.photo.bytes),
-      prior: readPrior(),
-      requestId: `web-${Date.now()}`,
-    };
-  } catch (e) {
-    showError('input', status, { status: 'INVALID_INPUT', message: e.message });
-    return;
-  }
   state.busy = true;
   // A route from an earlier pose no longer starts where the user is.
   state.route = null;
@@ -361,8 +380,22 @@ async function localize() {
   updateButtons();
   setStatus(status, 'busy', 'Localizing…');
   $('pose-details').replaceChildren();
-  const started = performance.now();
   try {
+    let request;
+    try {
+      const upload = await photoForUpload(readCamera(), numberField('max-side', { positive: true }));
+      request = {
+        mapId: state.mapInfo.mapId,
+        camera: upload.camera,
+        image: base64FromBytes(upload.bytes),
+        prior: readPrior(),
+        requestId: `web-${Date.now()}`,
+      };
+    } catch (e) {
+      showError('input', status, { status: 'INVALID_INPUT', message: e.message });
+      return;
+    }
+    const started = performance.now();
     const response = await api('/v1/localize', { method: 'POST', body: request });
     const roundTripMs = performance.now() - started;
     state.lastLocalize = response;
@@ -371,7 +404,7 @@ async function localize() {
       const reason = (response.failureReason ?? 'FAILURE_REASON_NONE').replace('FAILURE_REASON_', '');
       const message = response.failureMessage || 'no pose';
       showError('localize', status, { status: `Not localized (${reason})`, message });
-      renderDetails(response, roundTripMs);
+      renderDetails(response, roundTripMs, request.camera);
     } else {
       state.error = null;
       showPose(response, request.camera, roundTripMs);
@@ -400,11 +433,13 @@ function showPose(response, camera, roundTripMs) {
     photoUrl: state.photo?.url ?? null,
   };
   setStatus($('status'), 'ok', `Localized with confidence ${fmt(response.confidence ?? 0, 2)}`);
-  renderDetails(response, roundTripMs);
+  renderDetails(response, roundTripMs, camera);
 }
 
-function renderDetails(response, roundTripMs) {
+function renderDetails(response, roundTripMs, camera) {
   const rows = [];
+  const scaled = camera.width !== state.photo?.width ? ' (scaled down for upload)' : '';
+  rows.push(['image sent', `${camera.width} × ${camera.height} px, ${camera.model}${scaled}`]);
   if (response.success) {
     const c = state.pose.centreMap;
     const g = state.pose.geoPose;

@@ -284,6 +284,24 @@ try {
     }
   }
 
+  // --- The same photo sent at most 960 px wide: re-encoded with the
+  // intrinsics scaled, it must localize as well.
+  await page.fill('#max-side', '960');
+  await page.click('#localize-btn');
+  await page.waitForFunction(() => /ok|error/.test(document.getElementById('status').className), null,
+    { timeout: 30000 });
+  const scaled = await page.evaluate(() => window.armapDemo.state.pose &&
+    { centre: window.armapDemo.state.pose.centreMap, camera: window.armapDemo.state.pose.camera });
+  check(scaled?.camera.width === 960 && scaled?.camera.height === Math.round((query.height * 960) / query.width),
+    `downscaled upload: ${scaled ? `${scaled.camera.width} × ${scaled.camera.height}` : 'no pose'}`);
+  if (scaled) {
+    const gt = centreFromCamFromWorld(query.gt_cam_from_world);
+    const errM = Math.hypot(scaled.centre[0] - gt[0], scaled.centre[1] - gt[1]);
+    check(errM <= POSITION_TOLERANCE_M,
+      `downscaled pose within ${POSITION_TOLERANCE_M} m of the truth (${errM.toFixed(3)} m)`);
+  }
+  await page.fill('#max-side', '2048');
+
   // --- Bad photos: a file that is not an image (the server refuses it) and
   // a featureless image (valid, not localized): the page shows the reason.
   const workDir = mkdtempSync(path.join(tmpdir(), 'armap_web_bad_'));
