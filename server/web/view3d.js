@@ -163,8 +163,10 @@ export class View3D {
     const vFov = (this.camera.fov * Math.PI) / 180;
     const hFov = 2 * Math.atan(Math.tan(vFov / 2) * this.camera.aspect);
     const distance = (size * 0.55) / Math.tan(Math.min(vFov, hFov) / 2);
-    this.controls.target.copy(target);
-    this.camera.position.copy(target).add(new THREE.Vector3(0.3, 1, 0.9).setLength(distance));
+    const position = target.clone().add(new THREE.Vector3(0.3, 1, 0.9).setLength(distance));
+    this.overview = { target: target.clone(), position };
+    this.controls.target.copy(this.overview.target);
+    this.camera.position.copy(this.overview.position);
     this.camera.far = size * 20;
     this.camera.updateProjectionMatrix();
     this.controls.update();
@@ -176,6 +178,12 @@ export class View3D {
   setPose(pose) {
     View3D.disposeGroup(this.poseGroup);
     if (!pose) {
+      // Back to the whole map.
+      if (this.overview) {
+        this.controls.target.copy(this.overview.target);
+        this.camera.position.copy(this.overview.position);
+        this.controls.update();
+      }
       this.render();
       return;
     }
