@@ -68,10 +68,13 @@ export class ArmapClient {
       throw new ArmapError('INVALID_ARGUMENT', `ArmapClient: baseUrl = ${JSON.stringify(baseUrl)}; must be http(s)://HOST[:PORT]`);
     }
     this.baseUrl = baseUrl.replace(/\/+$/, '');
-    this.fetch = options.fetch ?? globalThis.fetch;
-    if (typeof this.fetch !== 'function') {
+    const fetchFn = options.fetch ?? globalThis.fetch;
+    if (typeof fetchFn !== 'function') {
       throw new ArmapError('INVALID_ARGUMENT', 'ArmapClient: no fetch; pass options.fetch');
     }
+    // Called unbound: a browser's fetch throws "Illegal invocation" when
+    // called as a method of another object.
+    this.fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.timeoutMs = options.timeoutMs ?? 10000;
     if (!(Number.isInteger(this.timeoutMs) && this.timeoutMs > 0)) {
       throw new ArmapError('INVALID_ARGUMENT', `ArmapClient: timeoutMs = ${options.timeoutMs}; must be an integer > 0`);
@@ -162,7 +165,8 @@ export class ArmapClient {
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     let response;
     try {
-      response = await this.fetch(this.baseUrl + path, { method, headers, body, signal: controller.signal });
+      const fetchFn = this.fetch;
+      response = await fetchFn(this.baseUrl + path, { method, headers, body, signal: controller.signal });
     } catch (e) {
       clearTimeout(timer);
       if (controller.signal.aborted) {
