@@ -207,7 +207,7 @@ export class MapView2D {
     if (this.pose) this.drawPoseCone(this.pose);
     // POI names under the route (the route must stay visible), dots over it.
     const destination = this.route?.response?.destinationPoi;
-    if (layers) this.drawPoiLabels(layers.pois.filter((p) => p.name !== destination?.name));
+    if (layers) this.drawPoiLabels(layers.pois.filter((p) => p.name !== destination?.name), layers.pois);
     if (this.route) this.drawRoute(this.route.polylineMap);
     if (layers) this.drawPoiDots(layers.pois);
     if (destination?.positionMap) {
@@ -346,19 +346,28 @@ export class MapView2D {
     }
   }
 
-  // Names where they do not overlap a name already placed (higher-confidence
-  // POIs first).
-  drawPoiLabels(pois) {
+  // Names where they overlap neither a dot nor a name already placed
+  // (higher-confidence POIs first).
+  drawPoiLabels(pois, allPois = pois) {
     const ctx = this.ctx;
     ctx.font = `12px ${FONT}`;
-    const placed = [];
+    const placed = allPois.map((p) => {
+      const [px, py] = this.toPx(p.position[0], p.position[1]);
+      return [px - 6, py - 6, px + 6, py + 6];
+    });
     for (const p of MapView2D.poisByConfidence(pois)) {
       const [px, py] = this.toPx(p.position[0], p.position[1]);
       const text = p.nameEn ? `${p.name} ${p.nameEn}` : p.name;
-      const box = [px + 7, py - 8, px + 9 + ctx.measureText(text).width, py + 8];
-      if (placed.some((b) => box[0] < b[2] && b[0] < box[2] && box[1] < b[3] && b[1] < box[3])) continue;
-      placed.push(box);
-      this.drawLabel(text, px + 8, py);
+      const w = ctx.measureText(text).width;
+      // Right of the dot, else left, above, below.
+      const candidates = [[px + 8, py], [px - 8 - w, py], [px - w / 2, py - 15], [px - w / 2, py + 15]];
+      for (const [x, y] of candidates) {
+        const box = [x - 1, y - 8, x + w + 1, y + 8];
+        if (placed.some((b) => box[0] < b[2] && b[0] < box[2] && box[1] < b[3] && b[1] < box[3])) continue;
+        placed.push(box);
+        this.drawLabel(text, x, y);
+        break;
+      }
     }
   }
 
