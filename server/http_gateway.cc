@@ -123,7 +123,7 @@ absl::Status HttpOptions::Validate() const {
   }
   if (num_threads < 0) {
     return absl::InvalidArgumentError(
-        absl::StrCat("HttpOptions::num_threads = ", num_threads, "; must be >= 0 (0 = 2 x workers, at least 4)"));
+        absl::StrCat("HttpOptions::num_threads = ", num_threads, "; must be >= 0 (0 = 2 x workers, at least 8)"));
   }
   if (max_timeout_ms <= 0) {
     return absl::InvalidArgumentError(absl::StrCat("HttpOptions::max_timeout_ms = ", max_timeout_ms, "; must be > 0"));
@@ -446,6 +446,21 @@ void HttpGateway::Impl::Register() {
     }
     return httplib::Server::HandlerResponse::Handled;
   }));
+  // Errors the gateway answers itself (bad JSON, 404, 405, 413) never reach
+  // the gRPC request log, and that log cannot see the HTTP client's
+  // address: every error answer gets a line here with it.
+  http.set_logger([](Req req, const httplib::Response& res) {
+    if (res.status < 400) return;
+    OrderedJson line;
+    line["http"] = absl::StrCat(req.method, " ", req.path.substr(0, 128));
+    line["status"] = res.status;
+    line["peer"] = absl::StrCat(req.remote_addr, ":", req.remote_port);
+    if (res.body.size() < 1024) {
+      const Json body = Json::parse(res.body, nullptr, /*allow_exceptions=*/false);
+      if (body.is_object() && body.contains("message")) line["error"] = body["message"];
+    }
+    ARMAP_LOG_INFO("{}", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  });
   http.set_exception_handler([](Req req, Res res, std::exception_ptr error) {
     std::string what = "unknown exception";
     try {
@@ -476,14 +491,15 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(Server* server, 
   impl->localization = v1::Localization::NewStub(impl->channel);
   impl->navigation = v1::Navigation::NewStub(impl->channel);
 
-  // Each thread blocks on one call; more than the workers can serve would
-  // only queue in the server.
+  // An API call blocks its thread; many more threads than workers would
+  // only queue in the server. The floor is for browsers, which open up to 6
+  // keep-alive connections to load a page's files.
   const size_t num_threads = static_cast<size_t>(
-      options.num_threads > 0 ? options.num_threads : std::max(4, 2 * server->num_workers()));
+      options.num_threads > 0 ? options.num_threads : std::max(8, 2 * server->num_workers()));
   impl->http.new_task_queue = [num_threads] { return new httplib::ThreadPool(num_threads); };
-  // Idle keep-alive connections hold a thread and delay Shutdown() by up to
-  // this long.
-  impl->http.set_keep_alive_timeout(2);
+  // An idle keep-alive connection holds a thread (and delays Shutdown()) for
+  // up to this long.
+  impl->http.set_keep_alive_timeout(1);
   impl->Register();
 
   const std::string address = HostPort(impl->host, options.port);

@@ -37,7 +37,7 @@ struct HttpOptions {
   // Static files served at "/" ("/" -> index.html); empty serves none.
   std::filesystem::path web_root;
   // HTTP threads; each blocks on one forwarded call. 0 = 2 x the server's
-  // workers, at least 4.
+  // workers, at least 8.
   int num_threads = 0;
   // Deadline of a call without an X-Armap-Timeout-Ms header, and the cap on
   // the header's value.
