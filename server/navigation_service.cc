@@ -269,10 +269,14 @@ class GuideReactor final : public grpc::ServerBidiReactor<v1::GuideRequest, v1::
       return;
     }
     received_ = Clock::now();
+    if (seq_ == 0) service_->Count(&NavCounters::guide_sessions);
+    service_->Count(&NavCounters::guide_messages);
     if (!service_->submit()([this] { Process(); })) {
       const grpc::Status status = QueueFullStatus();
       LogNavRequest("Guide", request_id_, map_id_, peer_, seq_, status, absl::ResourceExhaustedError("queue full"),
                     MsSince(received_));
+      service_->Count(&NavCounters::rejected_queue_full);
+      service_->Count(&NavCounters::guide_errors);
       Finish(status);
     }
   }
@@ -301,7 +305,9 @@ class GuideReactor final : public grpc::ServerBidiReactor<v1::GuideRequest, v1::
       extra["arrived"] = response_.arrived();
     }
     LogNavRequest("Guide", request_id_, map_id_, peer_, seq_, grpc_status, status, MsSince(received_), extra);
+    if (status.ok() && response_.rerouted()) service_->Count(&NavCounters::guide_reroutes);
     if (!status.ok()) {
+      service_->Count(&NavCounters::guide_errors);
       Finish(grpc_status);
       return;
     }
@@ -383,8 +389,8 @@ absl::StatusOr<std::unique_ptr<NavMap>> LoadNavMap(const fs::path& map_dir, cons
   return map;
 }
 
-NavigationService::NavigationService(std::vector<const NavMap*> maps, SubmitFn submit)
-    : maps_(std::move(maps)), submit_(std::move(submit)) {}
+NavigationService::NavigationService(std::vector<const NavMap*> maps, SubmitFn submit, NavCounters* counters)
+    : maps_(std::move(maps)), submit_(std::move(submit)), counters_(counters) {}
 
 absl::StatusOr<const NavMap*> NavigationService::FindMap(const std::string& map_id, const char* field) const {
   std::vector<std::string> ids;
@@ -416,6 +422,7 @@ grpc::ServerUnaryReactor* NavigationService::Route(grpc::CallbackServerContext* 
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const Clock::time_point received = Clock::now();
   const std::string peer = context->peer();
+  Count(&NavCounters::routes_received);
   const bool queued = submit_([this, context, request, response, reactor, received, peer] {
     std::string map_id = request->map_id();
     absl::Status status;
@@ -434,12 +441,15 @@ grpc::ServerUnaryReactor* NavigationService::Route(grpc::CallbackServerContext* 
       if (response->routes_size() > 0) extra["length_m"] = std::round(response->routes(0).length_m() * 10) / 10;
     }
     LogNavRequest("Route", request->request_id(), map_id, peer, -1, grpc_status, status, MsSince(received), extra);
+    Count(status.ok() ? &NavCounters::routes_ok : &NavCounters::route_errors);
     reactor->Finish(grpc_status);
   });
   if (!queued) {
     const grpc::Status status = QueueFullStatus();
     LogNavRequest("Route", request->request_id(), request->map_id(), peer, -1, status,
                   absl::ResourceExhaustedError("queue full"), MsSince(received));
+    Count(&NavCounters::rejected_queue_full);
+    Count(&NavCounters::route_errors);
     reactor->Finish(status);
   }
   return reactor;

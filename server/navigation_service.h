@@ -6,6 +6,8 @@
 // registers the service beside Localization in the same grpc::Server.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -34,13 +36,26 @@ struct NavMap {
 // invalid one is (the loader's error naming the file).
 absl::StatusOr<std::unique_ptr<NavMap>> LoadNavMap(const std::filesystem::path& map_dir, const std::string& map_id);
 
+// Navigation request counters (thread-safe), read into ServerStats.
+struct NavCounters {
+  std::atomic<int64_t> routes_received{0};
+  std::atomic<int64_t> routes_ok{0};
+  std::atomic<int64_t> route_errors{0};           // any non-OK status (queue full included)
+  std::atomic<int64_t> guide_sessions{0};         // Guide streams opened
+  std::atomic<int64_t> guide_messages{0};         // poses received on them
+  std::atomic<int64_t> guide_errors{0};           // streams ended by an error (bad request, queue full)
+  std::atomic<int64_t> guide_reroutes{0};
+  std::atomic<int64_t> rejected_queue_full{0};    // Route calls and Guide messages
+};
+
 // Queues a task on the server's worker pool; false when the queue is full.
 using SubmitFn = std::function<bool(std::function<void()>)>;
 
 class NavigationService final : public v1::Navigation::CallbackService {
  public:
-  // `maps` and whatever `submit` runs on must outlive the service.
-  NavigationService(std::vector<const NavMap*> maps, SubmitFn submit);
+  // `maps`, whatever `submit` runs on and `counters` (may be null: not
+  // counted) must outlive the service.
+  NavigationService(std::vector<const NavMap*> maps, SubmitFn submit, NavCounters* counters = nullptr);
 
   grpc::ServerUnaryReactor* Route(grpc::CallbackServerContext* context, const v1::RouteRequest* request,
                                   v1::RouteResponse* response) override;
@@ -49,10 +64,15 @@ class NavigationService final : public v1::Navigation::CallbackService {
   // The worker-side bodies (public for the reactor in the .cc).
   absl::StatusOr<const NavMap*> FindMap(const std::string& map_id, const char* field) const;
   const SubmitFn& submit() const { return submit_; }
+  // Adds to a counter when the service has them.
+  void Count(std::atomic<int64_t> NavCounters::*counter) const {
+    if (counters_ != nullptr) ++(counters_->*counter);
+  }
 
  private:
   std::vector<const NavMap*> maps_;
   SubmitFn submit_;
+  NavCounters* counters_ = nullptr;
 };
 
 }  // namespace armap::server

@@ -204,6 +204,13 @@ TEST_F(NavigationServiceTest, BadRequestsNameTheFieldAndTheServerGoesOn) {
   const grpc::Status status = Route(good, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_GT(response.routes(0).length_m(), 0);
+  // Every call is counted before its status reaches the client.
+  const ServerStats stats = server_->stats();
+  EXPECT_EQ(stats.nav_routes_received, static_cast<int64_t>(cases.size()) + 1);
+  EXPECT_EQ(stats.nav_route_errors, static_cast<int64_t>(cases.size()));
+  EXPECT_EQ(stats.nav_routes_ok, 1);
+  EXPECT_EQ(stats.nav_guide_sessions, 0);
+  EXPECT_EQ(stats.requests_received, 0) << "navigation calls are not localization requests";
 }
 
 TEST_F(NavigationServiceTest, AMapWithoutANetworkIsFailedPrecondition) {
@@ -335,11 +342,13 @@ TEST_F(NavigationServiceTest, GuideOffTheRouteIsDetectedAndRerouted) {
   for (size_t i = 0; i <= turn; ++i) {
     EXPECT_FALSE(stream.Send(PoseMessage(walk[i].first, walk[i].second, t += 1.0)).off_route());
   }
+  int64_t messages = 1 + static_cast<int64_t>(turn) + 1;
   const double away_heading = walk[turn].second + 90.0;
   const Eigen::Vector2d away = nav::HeadingVector(away_heading);
   bool off_route = false, rerouted = false;
   for (int k = 1; k <= 30 && !rerouted; ++k) {
     const v1::GuideResponse r = stream.Send(PoseMessage(walk[turn].first + away * k, away_heading, t += 1.0));
+    ++messages;
     // The pose that enters off-route re-plans at once: its response says
     // off_route_entered and rerouted, and is on the new route (off_route false).
     off_route = off_route || r.off_route() || r.off_route_entered();
@@ -357,6 +366,12 @@ TEST_F(NavigationServiceTest, GuideOffTheRouteIsDetectedAndRerouted) {
   EXPECT_TRUE(off_route);
   EXPECT_TRUE(rerouted);
   EXPECT_TRUE(stream.Close().ok());
+  const ServerStats stats = server_->stats();
+  EXPECT_EQ(stats.nav_guide_sessions, 1);
+  EXPECT_EQ(stats.nav_guide_messages, messages);
+  EXPECT_EQ(stats.nav_guide_reroutes, 1);
+  EXPECT_EQ(stats.nav_guide_errors, 0);
+  EXPECT_EQ(stats.nav_routes_received, 0);
 }
 
 TEST_F(NavigationServiceTest, GuideFinishesWithTheErrorOfABadFirstMessage) {
@@ -370,6 +385,10 @@ TEST_F(NavigationServiceTest, GuideFinishesWithTheErrorOfABadFirstMessage) {
   const grpc::Status status = stream.raw()->Finish();
   EXPECT_EQ(status.error_code(), grpc::NOT_FOUND) << status.error_message();
   EXPECT_THAT(status.error_message(), HasSubstr("GuideRequest.poi_name"));
+  const ServerStats stats = server_->stats();
+  EXPECT_EQ(stats.nav_guide_sessions, 1);
+  EXPECT_EQ(stats.nav_guide_messages, 1);
+  EXPECT_EQ(stats.nav_guide_errors, 1);
 }
 
 }  // namespace

@@ -393,11 +393,31 @@ absl::Status ServerOptions::Validate() const {
   return localizer.Validate();
 }
 
+namespace {
+// One JSON line with the counters since Start (at shutdown), beside the
+// per-request lines.
+void LogStats(const ServerStats& s) {
+  OrderedJson line;
+  line["event"] = "stats";
+  line["localize"] = {{"received", s.requests_received},
+                      {"processed", s.requests_processed},
+                      {"expired_before_work", s.expired_before_work},
+                      {"cancelled_before_work", s.cancelled_before_work},
+                      {"rejected_queue_full", s.rejected_queue_full}};
+  line["navigation"] = {{"routes_received", s.nav_routes_received},     {"routes_ok", s.nav_routes_ok},
+                        {"route_errors", s.nav_route_errors},           {"guide_sessions", s.nav_guide_sessions},
+                        {"guide_messages", s.nav_guide_messages},       {"guide_errors", s.nav_guide_errors},
+                        {"guide_reroutes", s.nav_guide_reroutes},       {"rejected_queue_full", s.nav_rejected_queue_full}};
+  ARMAP_LOG_INFO("{}", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+}  // namespace
+
 struct Server::Impl {
   // Destroyed bottom-up: the gRPC server before the service it calls, the
   // service before the pool and maps it uses.
   MapRegistry maps;
   Counters counters;
+  NavCounters nav_counters;
   std::unique_ptr<WorkerPool> pool;
   std::unique_ptr<LocalizationService> service;
   std::unique_ptr<NavigationService> navigation;
@@ -431,7 +451,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   for (const ServedMap& m : impl->maps.maps()) nav_maps.push_back(m.nav.get());
   WorkerPool* pool = impl->pool.get();
   impl->navigation = std::make_unique<NavigationService>(
-      std::move(nav_maps), [pool](std::function<void()> task) { return pool->TrySubmit(std::move(task)); });
+      std::move(nav_maps), [pool](std::function<void()> task) { return pool->TrySubmit(std::move(task)); },
+      &impl->nav_counters);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -478,6 +499,15 @@ ServerStats Server::stats() const {
   s.expired_before_work = impl_->counters.expired_before_work;
   s.cancelled_before_work = impl_->counters.cancelled_before_work;
   s.rejected_queue_full = impl_->counters.rejected_queue_full;
+  const NavCounters& n = impl_->nav_counters;
+  s.nav_routes_received = n.routes_received;
+  s.nav_routes_ok = n.routes_ok;
+  s.nav_route_errors = n.route_errors;
+  s.nav_guide_sessions = n.guide_sessions;
+  s.nav_guide_messages = n.guide_messages;
+  s.nav_guide_errors = n.guide_errors;
+  s.nav_guide_reroutes = n.guide_reroutes;
+  s.nav_rejected_queue_full = n.rejected_queue_full;
   return s;
 }
 
@@ -506,6 +536,7 @@ void Server::Shutdown(std::chrono::milliseconds grace) {
   // (finishing as CANCELLED once gRPC cancels the stragglers).
   impl_->grpc_server->Shutdown(std::chrono::system_clock::now() + grace);
   impl_->pool->Stop();
+  LogStats(stats());
   {
     std::lock_guard<std::mutex> lock(impl_->shutdown_mutex);
     impl_->shutdown_done = true;

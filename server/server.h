@@ -48,6 +48,15 @@ struct ServerStats {
   int64_t expired_before_work = 0;    // deadline passed while queued: DEADLINE_EXCEEDED
   int64_t cancelled_before_work = 0;  // cancelled while queued: CANCELLED
   int64_t rejected_queue_full = 0;    // RESOURCE_EXHAUSTED
+  // Navigation: Route calls, Guide streams and their pose messages.
+  int64_t nav_routes_received = 0;
+  int64_t nav_routes_ok = 0;
+  int64_t nav_route_errors = 0;        // any non-OK status, queue full included
+  int64_t nav_guide_sessions = 0;
+  int64_t nav_guide_messages = 0;
+  int64_t nav_guide_errors = 0;        // streams ended by an error
+  int64_t nav_guide_reroutes = 0;
+  int64_t nav_rejected_queue_full = 0;
 };
 
 class Server {
