@@ -419,7 +419,7 @@ absl::StatusOr<PoiSet> DetectPoisFromFacadePoints(const FacadePoints& facade, co
 
   // OCR: one SignOcr (two Tesseract instances) per thread.
   struct Reading {
-    std::string zh, en;
+    std::string zh, en, raw_primary, raw_secondary;
     double zh_conf = 0, en_conf = 0;
     bool located = false;  // board found in the image: `position` is its centre
     Eigen::Vector3d position = Eigen::Vector3d::Zero();
@@ -456,6 +456,8 @@ absl::StatusOr<PoiSet> DetectPoisFromFacadePoints(const FacadePoints& facade, co
             }
             const SignReading r = (*ocr)->Read(crop, expected);
             Reading out;
+            out.raw_primary = r.primary;
+            out.raw_secondary = r.secondary;
             if (r.board_refined) {
               out.located = true;
               const double u = (r.board_px.x + 0.5 * r.board_px.width) * res - (0.5 * cands[i].width_m + kMarginXM);
@@ -486,7 +488,28 @@ absl::StatusOr<PoiSet> DetectPoisFromFacadePoints(const FacadePoints& facade, co
   const double t_ocr = SecondsSince(t0) - t_boards - t_load;
 
   int num_low_confidence = 0;
+  OrderedJson boards_json = OrderedJson::array();
   for (size_t i = 0; i < cands.size(); ++i) {
+    {
+      OrderedJson b{{"board", i},
+                    {"centre", {cands[i].centre.x(), cands[i].centre.y(), cands[i].centre.z()}},
+                    {"width_m", cands[i].width_m},
+                    {"height_m", cands[i].height_m}};
+      for (size_t k = 0; k < readings[i].size(); ++k) {
+        const Reading& r = readings[i][k];
+        const Eigen::Vector3d v = inputs.panos[views[i][k].pano].world_from_rig.translation - cands[i].centre;
+        b["views"].push_back({{"pano", inputs.panos[views[i][k].pano].name},
+                              {"dist_m", v.norm()},
+                              {"zh", r.zh},
+                              {"zh_conf", r.zh_conf},
+                              {"en", r.en},
+                              {"en_conf", r.en_conf},
+                              {"raw", r.raw_primary},
+                              {"raw2", r.raw_secondary},
+                              {"located", r.located}});
+      }
+      boards_json.push_back(b);
+    }
     std::vector<std::pair<std::string, double>> zh, en;
     for (const Reading& r : readings[i]) {
       zh.push_back({r.zh, r.zh_conf});
@@ -511,6 +534,10 @@ absl::StatusOr<PoiSet> DetectPoisFromFacadePoints(const FacadePoints& facade, co
     // plausible reading than random characters of the same confidence.
     poi.category = CategoryFromName(poi.name, poi.name_en);
     if (!poi.category.empty()) poi.confidence = std::min(1.0, poi.confidence + 0.15);
+    boards_json[i]["name"] = poi.name;
+    boards_json[i]["name_en"] = poi.name_en;
+    boards_json[i]["confidence"] = poi.confidence;
+    boards_json[i]["kept"] = !(poi.name.empty() || poi.confidence < options.min_confidence);
     if (poi.name.empty() || poi.confidence < options.min_confidence) {
       if (!poi.name.empty()) ++num_low_confidence;
       ARMAP_LOG_DEBUG("pois: board {} at ({:.1f}, {:.1f}) dropped: '{}' / '{}' confidence {:.2f}", i,
@@ -527,6 +554,9 @@ absl::StatusOr<PoiSet> DetectPoisFromFacadePoints(const FacadePoints& facade, co
     for (const View& v : views[i]) poi.panoramas.push_back(inputs.panos[v.pano].name);
     poi.id = static_cast<int>(result.pois.size());
     result.pois.push_back(std::move(poi));
+  }
+  if (!options.debug_dir.empty()) {
+    (void)WriteJsonFile(options.debug_dir / "boards.json", boards_json);
   }
   summary["boards_read"] = std::count_if(views.begin(), views.end(), [](const auto& v) { return !v.empty(); });
   summary["crops_read"] = num_crops.load();

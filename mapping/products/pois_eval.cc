@@ -222,12 +222,14 @@ absl::StatusOr<OrderedJson> EvaluatePois(const fs::path& map_dir, const fs::path
   // One-to-one: best names first, then nearest.
   std::sort(pairs.begin(), pairs.end(),
             [](const Pair& a, const Pair& b) { return a.cer != b.cer ? a.cer < b.cer : a.dist < b.dist; });
+  std::vector<int> match_of_gt(truth.size(), -1);
   std::vector<char> used_ours(ours.pois.size(), 0), used_gt(truth.size(), 0);
   std::vector<double> cers, dists;
   int matched_observable = 0, category_correct = 0;
   for (const Pair& p : pairs) {
     if (used_ours[p.ours] || used_gt[p.gt]) continue;
     used_ours[p.ours] = used_gt[p.gt] = 1;
+    match_of_gt[p.gt] = static_cast<int>(p.ours);
     cers.push_back(p.cer);
     dists.push_back(p.dist);
     matched_observable += truth[p.gt].observable;
@@ -262,6 +264,18 @@ absl::StatusOr<OrderedJson> EvaluatePois(const fs::path& map_dir, const fs::path
                                       "(gt buildings.geojson); occlusion not modelled"
                                     : "a package panorama within 40 m (no buildings.geojson beside the gt)"},
       {"recall", "matched observable gt / observable gt; all_gt.recall: matched / all gt"}};
+  // Per gt sign: observable or not, and the POI matched to it (for the
+  // per-sign diagnosis of a run).
+  OrderedJson per_gt = OrderedJson::array();
+  for (size_t j = 0; j < truth.size(); ++j) {
+    OrderedJson e{{"name", truth[j].name}, {"observable", truth[j].observable}};
+    if (match_of_gt[j] >= 0) {
+      const Poi& p = ours.pois[match_of_gt[j]];
+      e["matched"] = {{"id", p.id}, {"name", p.name}, {"distance_m", (p.position - truth[j].position).norm()}};
+    }
+    per_gt.push_back(std::move(e));
+  }
+  report["per_gt"] = std::move(per_gt);
   report["pois_file"] = ours_file->string();
   report["gt_file"] = gt_file.string();
   return report;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <limits>
 #include <map>
 #include <vector>
 
@@ -96,17 +98,43 @@ SignOcr::~SignOcr() {
 
 namespace {
 
-// The board's rectangle: pixels within a colour distance of the mode colour
-// inside the expected rectangle, closed over the text, then the connected
-// region overlapping the expected rectangle most.
-bool LocateBoard(const cv::Mat& lab, const cv::Rect& expected, cv::Rect* board) {
+// The board's rectangle. A board is one flat colour (its text aside); the
+// wall around it is a textured photo, often of a similar colour, and the
+// lidar's rectangle can be off by decimetres. So the candidate background
+// colours are the commonest colours of the *flat* pixels (low local
+// gradient) inside the expected rectangle; for each, the board is the
+// pixels of that colour, closed over the text, opened to drop specks of
+// matching wall, with the
+// text's holes filled; its rectangle the rows and columns the region fills
+// at least half of (a bounding box would follow any leak into the wall).
+// The first candidate whose rectangle is board-like wins: inside the crop
+// (the crop has a margin of wall all round; a region reaching the crop's
+// edge both ways is wall), neither a speck nor much larger than expected.
+// *located: the rectangle is the image's both ways (else, where the region
+// leaked, the lidar's).
+bool LocateBoard(const cv::Mat& lab, const cv::Rect& expected, cv::Rect* board, bool* located) {
   const cv::Rect inner(expected.x + expected.width / 6, expected.y + expected.height / 6,
                        std::max(1, expected.width * 2 / 3), std::max(1, expected.height * 2 / 3));
   const cv::Rect r = inner & cv::Rect(0, 0, lab.cols, lab.rows);
   if (r.area() < 20) return false;
-  std::map<int, std::pair<int, cv::Vec3d>> bins;
+  cv::Mat lightness, gx, gy, grad;
+  cv::extractChannel(lab, lightness, 0);
+  cv::Sobel(lightness, gx, CV_32F, 1, 0, 3);
+  cv::Sobel(lightness, gy, CV_32F, 0, 1, 3);
+  cv::magnitude(gx, gy, grad);
+  cv::blur(grad, grad, cv::Size(5, 5));
+  // Flat: below the 40th percentile of the gradient in the inner rectangle
+  // (a board's background is more than that share of it: text covers less).
+  std::vector<float> g;
+  for (int y = r.y; y < r.y + r.height; ++y) {
+    for (int x = r.x; x < r.x + r.width; ++x) g.push_back(grad.at<float>(y, x));
+  }
+  std::nth_element(g.begin(), g.begin() + g.size() * 4 / 10, g.end());
+  const float flat_max = std::max(g[g.size() * 4 / 10], 1.0f);
+  std::map<int, std::pair<int, cv::Vec3d>> bins;  // 8-unit Lab bins
   for (int y = r.y; y < r.y + r.height; ++y) {
     for (int x = r.x; x < r.x + r.width; ++x) {
+      if (grad.at<float>(y, x) > flat_max) continue;
       const cv::Vec3f v = lab.at<cv::Vec3f>(y, x);
       const int key = (static_cast<int>(v[0] / 8) * 64 + static_cast<int>((v[1] + 128) / 8)) * 64 +
                       static_cast<int>((v[2] + 128) / 8);
@@ -115,41 +143,156 @@ bool LocateBoard(const cv::Mat& lab, const cv::Rect& expected, cv::Rect* board) 
       b.second += cv::Vec3d(v[0], v[1], v[2]);
     }
   }
-  const auto mode = std::max_element(bins.begin(), bins.end(),
-                                     [](const auto& a, const auto& b) { return a.second.first < b.second.first; });
-  const cv::Vec3d c = mode->second.second / mode->second.first;
-  cv::Mat mask(lab.size(), CV_8U);
-  for (int y = 0; y < lab.rows; ++y) {
-    for (int x = 0; x < lab.cols; ++x) {
-      const cv::Vec3f v = lab.at<cv::Vec3f>(y, x);
-      const double d2 = (v[0] - c[0]) * (v[0] - c[0]) + (v[1] - c[1]) * (v[1] - c[1]) + (v[2] - c[2]) * (v[2] - c[2]);
-      mask.at<uint8_t>(y, x) = d2 < 14.0 * 14.0 ? 255 : 0;
-    }
-  }
+  std::vector<std::pair<int, cv::Vec3d>> modes;
+  for (const auto& [key, b] : bins) modes.push_back({b.first, b.second / b.first});
+  std::sort(modes.begin(), modes.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
   const int k = std::max(3, expected.height / 6) | 1;
-  cv::morphologyEx(mask, mask, cv::MORPH_CLOSE, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(k, k)));
-  cv::morphologyEx(mask, mask, cv::MORPH_OPEN, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(5, 5)));
-  cv::Mat labels, stats, centroids;
-  const int n = cv::connectedComponentsWithStats(mask, labels, stats, centroids, 8);
-  int best = -1, best_overlap = 0;
-  for (int l = 1; l < n; ++l) {
-    int overlap = 0;
-    for (int y = r.y; y < r.y + r.height; ++y) {
-      for (int x = r.x; x < r.x + r.width; ++x) overlap += labels.at<int>(y, x) == l;
+  auto filled_run = [](const std::vector<double>& frac, int seed) {
+    int a = seed, b = seed;
+    while (a > 0 && frac[a - 1] >= 0.5) --a;
+    while (b + 1 < static_cast<int>(frac.size()) && frac[b + 1] >= 0.5) ++b;
+    return std::make_pair(a, b + 1);
+  };
+  for (size_t m = 0; m < std::min<size_t>(3, modes.size()); ++m) {
+    if (modes[m].first < 0.05 * r.area()) break;
+    const cv::Vec3d c = modes[m].second;
+    cv::Mat mask(lab.size(), CV_8U);
+    for (int y = 0; y < lab.rows; ++y) {
+      for (int x = 0; x < lab.cols; ++x) {
+        const cv::Vec3f v = lab.at<cv::Vec3f>(y, x);
+        const double d2 = (v[0] - c[0]) * (v[0] - c[0]) + (v[1] - c[1]) * (v[1] - c[1]) + (v[2] - c[2]) * (v[2] - c[2]);
+        mask.at<uint8_t>(y, x) = d2 < 14.0 * 14.0 && grad.at<float>(y, x) <= 2 * flat_max ? 255 : 0;
+      }
     }
-    if (overlap > best_overlap) best_overlap = overlap, best = l;
+    cv::morphologyEx(mask, mask, cv::MORPH_CLOSE, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(k, k)));
+    cv::morphologyEx(mask, mask, cv::MORPH_OPEN, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(5, 5)));
+    cv::Mat labels, stats, centroids;
+    const int n = cv::connectedComponentsWithStats(mask, labels, stats, centroids, 8);
+    int best = -1, best_overlap = 0;
+    for (int l = 1; l < n; ++l) {
+      int overlap = 0;
+      for (int y = r.y; y < r.y + r.height; ++y) {
+        for (int x = r.x; x < r.x + r.width; ++x) overlap += labels.at<int>(y, x) == l;
+      }
+      if (overlap > best_overlap) best_overlap = overlap, best = l;
+    }
+    if (best < 0) continue;
+    // The text is a hole in the background: filled, the board is solid.
+    cv::Mat region = labels == best;
+    {
+      std::vector<std::vector<cv::Point>> contours;
+      cv::findContours(region.clone(), contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
+      cv::drawContours(region, contours, -1, cv::Scalar(255), cv::FILLED);
+    }
+    // Rows first (within the inner rectangle's columns), then columns
+    // within those rows.
+    std::vector<double> row_frac(lab.rows);
+    for (int y = 0; y < lab.rows; ++y) {
+      row_frac[y] = cv::countNonZero(region.row(y).colRange(r.x, r.x + r.width)) / double(r.width);
+    }
+    const int seed_row = static_cast<int>(
+        std::max_element(row_frac.begin() + r.y, row_frac.begin() + r.y + r.height) - row_frac.begin());
+    if (row_frac[seed_row] < 0.5) continue;
+    const auto [y0, y1] = filled_run(row_frac, seed_row);
+    std::vector<double> col_frac(lab.cols);
+    for (int x = 0; x < lab.cols; ++x) col_frac[x] = cv::countNonZero(region.col(x).rowRange(y0, y1)) / double(y1 - y0);
+    const int seed_col = static_cast<int>(
+        std::max_element(col_frac.begin() + r.x, col_frac.begin() + r.x + r.width) - col_frac.begin());
+    if (col_frac[seed_col] < 0.5) continue;
+    const auto [x0, x1] = filled_run(col_frac, seed_col);
+    // A run reaching the crop's edge has leaked into a wall of the board's
+    // colour: in that direction the lidar's extent stands.
+    cv::Rect b(x0, y0, x1 - x0, y1 - y0);
+    const bool leak_x = x0 <= 1 || x1 >= lab.cols - 1, leak_y = y0 <= 1 || y1 >= lab.rows - 1;
+    if (leak_x && leak_y) continue;  // wall
+    if (leak_x) b.x = expected.x, b.width = expected.width;
+    if (leak_y) b.y = expected.y, b.height = expected.height;
+    if (b.area() > 2.5 * expected.area() || b.area() < 0.25 * expected.area()) continue;
+    if (b.height > 2 * expected.height || b.width < expected.width / 3) continue;
+    // The background stops at the board's frame: each edge moves out to
+    // the outermost strong edge within a few pixels (the frame's outer
+    // edge against the wall).
+    auto snap = [&](int* edge, int step, bool horizontal) {
+      std::vector<double> profile;
+      for (int k = 0; k <= 6; ++k) {
+        const int pos = *edge + step * k;
+        if (pos < 0 || pos >= (horizontal ? lab.rows : lab.cols)) break;
+        const cv::Mat line = horizontal ? cv::Mat(cv::abs(gy.row(pos).colRange(b.x, b.x + b.width)))
+                                        : cv::Mat(cv::abs(gx.col(pos).rowRange(b.y, b.y + b.height)));
+        profile.push_back(cv::mean(line)[0]);
+      }
+      if (profile.empty()) return;
+      const double peak = *std::max_element(profile.begin(), profile.end());
+      for (int k = static_cast<int>(profile.size()) - 1; k >= 0; --k) {
+        if (profile[k] >= 0.6 * peak) {
+          *edge += step * k;
+          return;
+        }
+      }
+    };
+    int top = b.y, bottom = b.y + b.height - 1, left = b.x, right = b.x + b.width - 1;
+    if (!leak_y) snap(&top, -1, true), snap(&bottom, 1, true);
+    if (!leak_x) snap(&left, -1, false), snap(&right, 1, false);
+    b = cv::Rect(left, top, right - left + 1, bottom - top + 1);
+    *board = b;
+    *located = !leak_x && !leak_y;
+    return true;
   }
-  if (best < 0) return false;
-  const cv::Rect b(stats.at<int>(best, cv::CC_STAT_LEFT), stats.at<int>(best, cv::CC_STAT_TOP),
-                   stats.at<int>(best, cv::CC_STAT_WIDTH), stats.at<int>(best, cv::CC_STAT_HEIGHT));
-  // A board leaking into a wall of its own colour, or a speck: keep the lidar's.
-  if (b.area() > 2.5 * expected.area() || b.area() < 0.25 * expected.area()) return false;
-  if (b.height > 2 * expected.height || b.width < expected.width / 3) return false;
-  *board = b;
-  return true;
+  return false;
 }
 
 }  // namespace
+
+std::vector<std::pair<int, int>> TextLineRows(std::vector<double> f) {
+  for (double& v : f) {
+    if (v >= 0.6) v = 0;  // the rim
+  }
+  const int n = static_cast<int>(f.size());
+  const double peak = n ? *std::max_element(f.begin(), f.end()) : 0.0;
+  if (peak < 0.03) return {};
+  struct Run { int r0, r1; double mass; };
+  std::vector<Run> runs;
+  // Split [r0, r1) at its deepest interior valley when that is far below
+  // the text on both sides (the gap between two blurred lines), else keep it.
+  std::function<void(int, int)> split = [&](int r0, int r1) {
+    if (r1 - r0 < 3) return;
+    int best = -1;
+    double best_v = std::numeric_limits<double>::infinity();
+    for (int r = r0 + 3; r + 3 <= r1; ++r) {
+      if (f[r] < best_v) best_v = f[r], best = r;
+    }
+    if (best >= 0) {
+      const double left = *std::max_element(f.begin() + r0, f.begin() + best);
+      const double right = *std::max_element(f.begin() + best + 1, f.begin() + r1);
+      if (best_v < 0.25 * std::min(left, right)) {
+        split(r0, best);
+        split(best + 1, r1);
+        return;
+      }
+    }
+    double mass = 0;
+    for (int r = r0; r < r1; ++r) mass += f[r];
+    runs.push_back({r0, r1, mass});
+  };
+  for (int r = 0; r < n;) {
+    if (f[r] <= 0.05 * peak) {
+      ++r;
+      continue;
+    }
+    int e = r;
+    while (e < n && f[e] > 0.05 * peak) ++e;
+    split(r, e);
+    r = e;
+  }
+  std::sort(runs.begin(), runs.end(), [](const Run& x, const Run& y) { return x.mass > y.mass; });
+  std::vector<std::pair<int, int>> out;
+  for (const Run& run : runs) {
+    if (run.r1 - run.r0 < 4) continue;
+    out.push_back({run.r0, run.r1});
+    if (out.size() == 2) break;
+  }
+  return out;
+}
 
 SignReading SignOcr::Read(const cv::Mat& full_bgr, const cv::Rect& expected_px) {
   SignReading out;
@@ -159,9 +302,10 @@ SignReading SignOcr::Read(const cv::Mat& full_bgr, const cv::Rect& expected_px) 
   full_bgr.convertTo(full_lab, CV_32FC3, 1.0 / 255.0);
   cv::cvtColor(full_lab, full_lab, cv::COLOR_BGR2Lab);
   cv::Rect board;
-  if (LocateBoard(full_lab, out.board_px, &board)) {
+  bool located = false;
+  if (LocateBoard(full_lab, out.board_px, &board, &located)) {
     out.board_px = board;
-    out.board_refined = true;
+    out.board_refined = located;
   }
   // Inside the rim (the sign's frame is drawn in a text-like colour).
   const int rim = std::max(1, out.board_px.height / 20);
@@ -264,46 +408,7 @@ SignReading SignOcr::Read(const cv::Mat& full_bgr, const cv::Rect& expected_px) 
   }
   struct Band { int r0, r1, c0, c1; };
   std::vector<Band> bands;
-  // The primary line: the rows around the densest one; the secondary: the
-  // strongest other run of text rows (lines of different sizes blur into
-  // each other, so runs are cut at a fraction of the peak, not at zero).
-  for (double& f : row_fraction) {
-    if (f >= 0.6) f = 0;  // the rim
-  }
-  const int peak_row = static_cast<int>(std::max_element(row_fraction.begin(), row_fraction.end()) - row_fraction.begin());
-  const double peak = row_fraction[peak_row];
-  if (peak >= 0.03) {
-    // Grow from the peak over the rows with text, stopping in a valley
-    // (below half the peak, rising again): the gap to the next line.
-    int p0 = peak_row, p1 = peak_row + 1;
-    while (p0 > 0 && row_fraction[p0 - 1] > 0.08 * peak &&
-           !(row_fraction[p0] < 0.5 * peak && row_fraction[p0 - 1] > row_fraction[p0] + 0.01)) {
-      --p0;
-    }
-    while (p1 < lab.rows && row_fraction[p1] > 0.08 * peak &&
-           !(row_fraction[p1 - 1] < 0.5 * peak && row_fraction[p1] > row_fraction[p1 - 1] + 0.01)) {
-      ++p1;
-    }
-    if (p1 - p0 >= 4) bands.push_back({p0, p1, 0, 0});
-    Band second{0, 0, 0, 0};
-    double second_mass = 0;
-    for (int r = 0; r < lab.rows;) {
-      if (r >= p0 - 1 && r <= p1) {
-        r = p1 + 1;
-        continue;
-      }
-      if (row_fraction[r] <= 0.1 * peak) {
-        ++r;
-        continue;
-      }
-      int e = r;
-      double mass = 0;
-      while (e < lab.rows && row_fraction[e] > 0.1 * peak && !(e >= p0 - 1 && e <= p1)) mass += row_fraction[e++];
-      if (e - r >= 4 && mass > second_mass) second = {r, e, 0, 0}, second_mass = mass;
-      r = e;
-    }
-    if (!bands.empty() && second_mass > 0) bands.push_back(second);
-  }
+  for (const auto& [r0, r1] : TextLineRows(row_fraction)) bands.push_back({r0, r1, 0, 0});
   if (!debug_prefix_.empty()) {
     cv::imwrite(debug_prefix_ + "_inside.png", bgr);
     cv::imwrite(debug_prefix_ + "_mask.png", mask * 255);

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <opencv2/core.hpp>
 
@@ -29,6 +31,14 @@ struct SignReading {
   cv::Rect board_px;            // the board found in the image (its background colour's region)
   bool board_refined = false;   // false: board_px is the expected rectangle
 };
+
+// Text lines from the share of text pixels in each row of a board: rows
+// of the board's rim (>= 0.6) are dropped; runs of rows above 5% of the
+// peak are lines, split where a run has an interior valley below a quarter
+// of the text on both sides (two lines blurred together; a Chinese line's
+// own stroke rows never fall that low). The two heaviest (the most text)
+// first: [row0, row1) each, at least 4 rows.
+std::vector<std::pair<int, int>> TextLineRows(std::vector<double> row_fraction);
 
 class SignOcr {
  public:
