@@ -166,3 +166,30 @@ test('listMaps, route and a GuidanceSession re-routing through the client', asyn
   session.dispose();
   frame.dispose();
 });
+
+test('a failing re-route is reported and retried after rerouteRetryS', async () => {
+  const frame = new sdk.EnuFrame({ latDeg: 31.2304, lonDeg: 121.4737, altM: 4 });
+  let calls = 0;
+  const fetch = fakeFetch(() => {
+    ++calls;
+    if (calls === 1) {
+      return { body: { routes: [{ polylineMap: [{ x: 0, y: 0 }, { x: 0, y: 100 }],
+                                  maneuvers: [{ type: 'MANEUVER_TYPE_DEPART' }, { type: 'MANEUVER_TYPE_ARRIVE', atM: 100 }] }] } };
+    }
+    return { status: 400, body: { code: 3, status: 'INVALID_ARGUMENT', message: 'RouteRequest.start: start is 80 m from the pedestrian network' } };
+  });
+  const session = new sdk.GuidanceSession(new sdk.ArmapClient('http://h', { fetch }), { point: { latDeg: 31.231, lonDeg: 121.474 }, rerouteRetryS: 2 }, frame);
+  await session.start({ positionMap: [0, 0, 0], timeS: 0 });
+  const errors = [];
+  for (let k = 1; k <= 12; ++k) {
+    const u = await session.update({ positionMap: [80, 10, 0], timeS: 0.5 * k });
+    if (u.rerouteError) errors.push({ t: 0.5 * k, error: u.rerouteError, offRoute: u.offRoute });
+  }
+  // Off-route from the third pose (t = 1.5 s), then attempts every 2 s: 1.5, 3.5, 5.5.
+  assert.deepEqual(errors.map((e) => e.t), [1.5, 3.5, 5.5]);
+  assert.ok(errors.every((e) => e.offRoute && /start is 80 m from the pedestrian network/.test(e.error)), JSON.stringify(errors));
+  assert.equal(calls, 4);
+  assert.equal(session.routeVersion, 0);
+  session.dispose();
+  frame.dispose();
+});
