@@ -60,7 +60,8 @@ class HttpGateway {
  public:
   // Binds and starts serving (returns once listening). `server` must
   // outlive the gateway, and the gateway must be shut down before the
-  // server is. Errors: InvalidArgument for bad options (naming the field),
+  // server is: gRPC 1.51 crashes on a call on an in-process channel whose
+  // server has shut down. Errors: InvalidArgument for bad options (naming the field),
   // Unavailable when the address cannot be bound.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<HttpGateway>> Start(Server* server,
                                                                           const HttpOptions& options);

@@ -162,7 +162,7 @@ class HttpGatewayTest : public ::testing::Test {
     options.map_dirs = {PoiMapDir()};
     options.host = "127.0.0.1";
     options.port = 0;
-    options.num_workers = 2;
+    if (options.num_workers == 0) options.num_workers = 2;
     auto server = Server::Start(options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
@@ -562,6 +562,44 @@ TEST_F(HttpGatewayTest, ShutdownWithALocalizeInFlightAnswersIt) {
   const int status = answer.get();
   EXPECT_TRUE(status == 200 || status == 499) << status;
   EXPECT_FALSE(httplib::Client("127.0.0.1", gateway_->port()).Get("/healthz")) << "still accepting after Shutdown";
+}
+
+// The server's queue bound applies to HTTP calls as to gRPC ones: one
+// worker, one queue slot, six calls at once -> one runs, one waits, the
+// rest are refused at once with RESOURCE_EXHAUSTED, i.e. 429.
+TEST_F(HttpGatewayTest, AFullServerQueueIs429) {
+  ServerOptions options;
+  options.max_queued_requests = 1;
+  options.num_workers = 1;
+  Start(options);
+
+  const auto queries = LocalizableQueries();
+  ASSERT_FALSE(queries.empty());
+  const std::string body = LocalizeBody(queries.front(), "busy").dump();
+  constexpr int kCalls = 6;
+  std::vector<std::future<std::pair<int, std::string>>> answers;
+  for (int i = 0; i < kCalls; ++i) {
+    answers.push_back(std::async(std::launch::async, [&] {
+      httplib::Client client("127.0.0.1", gateway_->port());
+      client.set_read_timeout(std::chrono::seconds(60));
+      auto res = client.Post("/v1/localize", body, "application/json");
+      return res ? std::make_pair(res->status, res->body) : std::make_pair(-1, std::string());
+    }));
+  }
+  int ok = 0, busy = 0;
+  for (auto& a : answers) {
+    const auto [status, text] = a.get();
+    if (status == 200) ++ok;
+    if (status == 429) {
+      ++busy;
+      EXPECT_EQ(Json::parse(text, nullptr, false).value("status", ""), "RESOURCE_EXHAUSTED") << text;
+    }
+    EXPECT_TRUE(status == 200 || status == 429) << status << ": " << text;
+  }
+  EXPECT_GE(ok, 1);
+  EXPECT_GE(busy, 1);
+  EXPECT_EQ(server_->stats().rejected_queue_full, busy);
+  ExpectStillServing("a full queue");
 }
 
 TEST(HttpOptionsTest, ValidateNamesTheField) {
