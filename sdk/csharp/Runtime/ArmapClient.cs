@@ -7,7 +7,7 @@ using System.Threading.Tasks;
 
 namespace Armap.Sdk
 {
-    public sealed class ArmapClient : IDisposable
+    public sealed partial class ArmapClient : IDisposable
     {
         private readonly ClientHandle handle_;
 
