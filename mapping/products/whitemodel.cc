@@ -41,6 +41,8 @@ absl::Status WhiteModelOptions::Validate() const {
   if (!(min_wall_span_m > 0 && min_wall_span_m <= 50)) return bad("min_wall_span_m", min_wall_span_m, "in (0, 50]");
   if (!(min_wall_continuity >= 0 && min_wall_continuity <= 1)) return bad("min_wall_continuity", min_wall_continuity, "in [0, 1]");
   if (!(max_wall_ground_share > 0 && max_wall_ground_share <= 1)) return bad("max_wall_ground_share", max_wall_ground_share, "in (0, 1]");
+  if (!(simplified_height_tolerance_m >= 0 && simplified_height_tolerance_m <= 50))
+    return bad("simplified_height_tolerance_m", simplified_height_tolerance_m, "in [0, 50]");
   if (!(min_edge_m >= 0)) return bad("min_edge_m", min_edge_m, ">= 0");
   if (!(min_building_extent_m > 0)) return bad("min_building_extent_m", min_building_extent_m, "> 0");
   if (!(lod2_min_step_m > 0)) return bad("lod2_min_step_m", lod2_min_step_m, "> 0");
@@ -334,6 +336,7 @@ absl::StatusOr<WhiteModelResult> BuildWhiteModels(const LidarMap& lidar, const P
   WhiteModelResult result;
   result.full.tolerance_m = 0.0;
   result.simplified.tolerance_m = options.simplified_tolerance_m;
+  result.simplified.height_tolerance_m = options.simplified_height_tolerance_m;
   OrderedJson& summary = result.summary;
   OrderedJson seconds = OrderedJson::object();
   OrderedJson warnings = OrderedJson::array();
@@ -346,6 +349,7 @@ absl::StatusOr<WhiteModelResult> BuildWhiteModels(const LidarMap& lidar, const P
     summary["vertices_full"] = result.full.NumVertices();
     summary["vertices_simplified"] = result.simplified.NumVertices();
     summary["simplified_tolerance_m"] = options.simplified_tolerance_m;
+    summary["simplified_height_tolerance_m"] = options.simplified_height_tolerance_m;
     summary["seconds"] = seconds;
     summary["warnings"] = warnings;
     ARMAP_LOG_INFO("white models: {} buildings ({} LOD2), {} -> {} vertices simplified, {:.1f} s",
@@ -449,6 +453,27 @@ absl::StatusOr<WhiteModelResult> BuildWhiteModels(const LidarMap& lidar, const P
   summary["lidar_ceiling_z_m"] = lidar_ceiling_z;
   seconds["grid"] = SecondsSince(t);
 
+  // Panorama images, read (and their sky found) when first needed.
+  std::vector<std::optional<PanoImage>> pano_images(inputs.panos.size());
+  int num_pano_images = 0, num_pano_heights = 0;
+  auto pano_image = [&](size_t i) -> const PanoImage* {
+    if (!pano_images[i]) {
+      cv::Mat bgr = cv::imread(inputs.panos[i].image.string(), cv::IMREAD_COLOR);
+      if (bgr.empty() || bgr.cols != inputs.panos[i].camera.width || bgr.rows != inputs.panos[i].camera.height) {
+        warnings.push_back(absl::StrCat("panorama ", inputs.panos[i].image.string(), " unreadable or not ",
+                                        inputs.panos[i].camera.width, "x", inputs.panos[i].camera.height));
+        pano_images[i] = PanoImage{};
+      } else {
+        PanoImage im;
+        im.sky = SkyMask(bgr);
+        cv::cvtColor(bgr, im.gray, cv::COLOR_BGR2GRAY);
+        pano_images[i] = std::move(im);
+        ++num_pano_images;
+      }
+    }
+    return pano_images[i]->sky.empty() ? nullptr : &*pano_images[i];
+  };
+
   // 2. Wall clusters: connected wall cells.
   t = Clock::now();
   cv::Mat joined;
@@ -516,6 +541,151 @@ absl::StatusOr<WhiteModelResult> BuildWhiteModels(const LidarMap& lidar, const P
     cluster_point_z = std::move(zs);
   }
 
+  // The arms of a U (or the wings of any building) whose joining walls the
+  // lidar never saw are clusters apart. Two clusters are one building when
+  // they share an outer wall line (same direction, collinear faces) and the
+  // panoramas looking at the gap between them along that line see a roof
+  // edge across it as high as the wings' walls within their joint box (a
+  // passage between two buildings shows the sky or something farther). The
+  // elevation of that edge also says how deep the opening (the U's notch) is.
+  std::vector<std::vector<Polygon2>> cluster_notches(num_labels);
+  int num_wing_merges = 0;
+  if (options.use_panoramas && !inputs.panos.empty()) {
+    struct Wing {
+      int label;
+      double angle;
+      Eigen::AlignedBox2d box_uv;  // in the frame of `angle`
+      double top_z;
+    };
+    std::vector<Wing> wings;
+    for (int l = 1; l < num_labels; ++l) {
+      if (cluster_cells[l].size() < 8) continue;
+      Wing w;
+      w.label = l;
+      w.angle = DominantDirection(cluster_cells[l], grid.cell);
+      w.top_z = Quantile(cluster_point_z[l], 0.99);
+      wings.push_back(w);
+    }
+    std::vector<int> parent(num_labels);
+    std::iota(parent.begin(), parent.end(), 0);
+    std::function<int(int)> find = [&](int x) { return parent[x] == x ? x : parent[x] = find(parent[x]); };
+    for (size_t i = 0; i < wings.size(); ++i) {
+      for (size_t j = i + 1; j < wings.size(); ++j) {
+        const Wing& a = wings[i];
+        const Wing& b = wings[j];
+        double dang = std::abs(a.angle - b.angle);
+        dang = std::min(dang, M_PI / 2 - dang);
+        if (dang > options.wing_max_angle_deg * M_PI / 180) continue;
+        // Wings of one building stand equally high (the lidar's ceiling
+        // caps tall ones alike; the panoramas' check below still applies).
+        if (std::abs(a.top_z - b.top_z) > options.lod2_min_step_m) continue;
+        Frame2 f;
+        f.c = std::cos(a.angle);
+        f.s = std::sin(a.angle);
+        auto box_of = [&](int l) {
+          std::vector<double> us, vs;
+          for (const Eigen::Vector2d& p : cluster_points[l]) {
+            const Eigen::Vector2d uv = f.ToUv(p);
+            us.push_back(uv.x());
+            vs.push_back(uv.y());
+          }
+          return Eigen::AlignedBox2d(Eigen::Vector2d(Quantile(us, 0.001), Quantile(vs, 0.001)),
+                                     Eigen::Vector2d(Quantile(us, 0.999), Quantile(vs, 0.999)));
+        };
+        const Eigen::AlignedBox2d ba = box_of(a.label), bb = box_of(b.label);
+        const Eigen::AlignedBox2d joint = ba.merged(bb);
+        // Separation axis k (the boxes apart along it), shared line on the other axis.
+        for (int k = 0; k < 2; ++k) {
+          const int o = 1 - k;
+          const double gap_lo = std::min(ba.max()[k], bb.max()[k]), gap_hi = std::max(ba.min()[k], bb.min()[k]);
+          const double gap = gap_hi - gap_lo;
+          if (gap < 1.0 || gap > options.wing_max_gap_m) continue;
+          if (std::min(ba.max()[o], bb.max()[o]) - std::max(ba.min()[o], bb.min()[o]) < 2.0) continue;
+          for (int side : {0, 1}) {
+            const double ea = side ? ba.max()[o] : ba.min()[o], eb = side ? bb.max()[o] : bb.min()[o];
+            if (std::abs(ea - eb) > options.wing_max_face_offset_m) continue;
+            const double line = 0.5 * (ea + eb);
+            // Outward normal of the shared face, and samples along the gap on it.
+            Eigen::Vector2d normal_uv = Eigen::Vector2d::Zero();
+            normal_uv[o] = side ? 1.0 : -1.0;
+            const Eigen::Vector2d normal = f.ToXy(normal_uv);
+            const double wing_z = std::min(a.top_z, b.top_z);
+            std::vector<double> ok, depths;
+            for (double g = gap_lo + 1.0; g <= gap_hi - 1.0 + 1e-9; g += 1.0) {
+              Eigen::Vector2d x_uv;
+              x_uv[k] = g;
+              x_uv[o] = line;
+              const Eigen::Vector2d x = f.ToXy(x_uv);
+              for (size_t pj = 0; pj < inputs.panos.size(); ++pj) {
+                const Eigen::Vector3d c = inputs.panos[pj].world_from_rig.translation;
+                const Eigen::Vector2d to_rig = c.head<2>() - x;
+                const double dist = to_rig.norm();
+                if (dist > options.max_pano_distance_m || normal.dot(to_rig) < 0.5 * dist) continue;  // within 60 deg of the normal
+                const PanoImage* im = pano_image(pj);
+                if (!im) continue;
+                const std::optional<double> z = SkylineZ(inputs.panos[pj], *im, x, c.z() + 1.0);
+                if (!z) continue;
+                // Where the ray leaves the joint box, beyond x.
+                const Eigen::Vector2d dir_uv = f.ToUv(-to_rig / dist) - f.ToUv(Eigen::Vector2d::Zero());
+                double t_exit = std::numeric_limits<double>::infinity();
+                for (int ax = 0; ax < 2; ++ax) {
+                  if (std::abs(dir_uv[ax]) < 1e-9) continue;
+                  const double bound = dir_uv[ax] > 0 ? joint.max()[ax] : joint.min()[ax];
+                  t_exit = std::min(t_exit, (bound - x_uv[ax]) / dir_uv[ax]);
+                }
+                if (!std::isfinite(t_exit) || t_exit < 1.0) continue;
+                const double tan_e = (*z - c.z()) / dist;
+                const double tan_needed = (options.wing_min_height_fraction * (wing_z - c.z())) / (dist + t_exit);
+                ok.push_back(tan_e >= tan_needed ? 1.0 : 0.0);
+                // A wall of the wings' height at the observed elevation stands
+                // this far behind the face (views within 20 deg of its
+                // normal: oblique ones cross a wing).
+                if (tan_e > 1e-3 && normal.dot(to_rig) > 0.94 * dist) depths.push_back(((wing_z - c.z()) / tan_e - dist) * (-normal.dot(-to_rig / dist)));
+              }
+            }
+            if (ok.size() < 5) continue;
+            const double share = std::accumulate(ok.begin(), ok.end(), 0.0) / ok.size();
+            ARMAP_LOG_DEBUG("white models: clusters {} and {} share a face; {} skyline samples, {:.0f}% close the gap; gap {:.1f} at ({:.1f}, {:.1f})",
+                            a.label, b.label, ok.size(), 100 * share, gap, f.ToXy(joint.center()).x(), f.ToXy(joint.center()).y());
+            if (share < 0.8) continue;
+            parent[find(b.label)] = find(a.label);
+            ++num_wing_merges;
+            // The opening: between the wings, from the face to the median depth.
+            const double depth = std::clamp(Median(depths), 0.0, joint.sizes()[o] - 2.0);
+            if (depth >= 1.0) {
+              Eigen::Vector2d lo, hi;
+              lo[k] = gap_lo + 0.25;
+              hi[k] = gap_hi - 0.25;
+              lo[o] = side ? line - depth : line;
+              hi[o] = side ? line + 1.0 : line + depth;  // 1 m past the face: out of the box anyway
+              if (!side) lo[o] = line - 1.0;
+              Polygon2 notch;
+              for (const Eigen::Vector2d& q : {Eigen::Vector2d(lo.x(), lo.y()), Eigen::Vector2d(hi.x(), lo.y()),
+                                               Eigen::Vector2d(hi.x(), hi.y()), Eigen::Vector2d(lo.x(), hi.y())})
+                notch.push_back(f.ToXy(q));
+              cluster_notches[a.label].push_back(notch);
+            }
+          }
+        }
+      }
+    }
+    std::vector<std::vector<Eigen::Vector2d>> cells(num_labels), points(num_labels);
+    std::vector<std::vector<double>> zs(num_labels);
+    std::vector<std::vector<Polygon2>> notches(num_labels);
+    for (int l = 1; l < num_labels; ++l) {
+      const int r = find(l);
+      cells[r].insert(cells[r].end(), cluster_cells[l].begin(), cluster_cells[l].end());
+      points[r].insert(points[r].end(), cluster_points[l].begin(), cluster_points[l].end());
+      zs[r].insert(zs[r].end(), cluster_point_z[l].begin(), cluster_point_z[l].end());
+      notches[r].insert(notches[r].end(), cluster_notches[l].begin(), cluster_notches[l].end());
+    }
+    cluster_cells = std::move(cells);
+    cluster_points = std::move(points);
+    cluster_point_z = std::move(zs);
+    cluster_notches = std::move(notches);
+  }
+  summary["wing_merges"] = num_wing_merges;
+
   // Wall cells grown by 0.5 m: ground seen right at a wall's foot is not
   // evidence against the footprint.
   cv::Mat wall_zone;
@@ -582,6 +752,15 @@ absl::StatusOr<WhiteModelResult> BuildWhiteModels(const LidarMap& lidar, const P
     const cv::Mat k5 = cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(5, 5));
     cv::morphologyEx(carved, carved, cv::MORPH_CLOSE, k5);
     mask &= ~carved;
+    // Openings between wings found in the panoramas.
+    for (const Polygon2& notch : cluster_notches[l]) {
+      std::vector<cv::Point> px;
+      for (const Eigen::Vector2d& q : notch) {
+        const Eigen::Vector2d uv = d.frame.ToUv(q);
+        px.emplace_back(static_cast<int>(std::round((uv.x() - u0) / cu)), static_cast<int>(std::round((uv.y() - v0) / cv_)));
+      }
+      cv::fillPoly(mask, std::vector<std::vector<cv::Point>>{px}, cv::Scalar(0));
+    }
     cv::morphologyEx(mask, mask, cv::MORPH_OPEN, cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(9, 9)));
     std::vector<std::vector<cv::Point>> contours;
     cv::findContours(mask, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_NONE);
@@ -624,26 +803,6 @@ absl::StatusOr<WhiteModelResult> BuildWhiteModels(const LidarMap& lidar, const P
     for (const Eigen::Vector2d& p : d.outline_uv) xy.push_back(d.frame.ToXy(p));
     outlines_xy.push_back(xy);
   }
-  std::vector<std::optional<PanoImage>> pano_images(inputs.panos.size());
-  int num_pano_images = 0, num_pano_heights = 0;
-  auto pano_image = [&](size_t i) -> const PanoImage* {
-    if (!pano_images[i]) {
-      cv::Mat bgr = cv::imread(inputs.panos[i].image.string(), cv::IMREAD_COLOR);
-      if (bgr.empty() || bgr.cols != inputs.panos[i].camera.width || bgr.rows != inputs.panos[i].camera.height) {
-        warnings.push_back(absl::StrCat("panorama ", inputs.panos[i].image.string(), " unreadable or not ",
-                                        inputs.panos[i].camera.width, "x", inputs.panos[i].camera.height));
-        pano_images[i] = PanoImage{};
-      } else {
-        PanoImage im;
-        im.sky = SkyMask(bgr);
-        cv::cvtColor(bgr, im.gray, cv::COLOR_BGR2GRAY);
-        pano_images[i] = std::move(im);
-        ++num_pano_images;
-      }
-    }
-    return pano_images[i]->sky.empty() ? nullptr : &*pano_images[i];
-  };
-
   for (size_t bi = 0; bi < drafts.size(); ++bi) {
     Draft& d = drafts[bi];
     const Polygon2& outline = outlines_xy[bi];
@@ -788,30 +947,96 @@ absl::StatusOr<WhiteModelResult> BuildWhiteModels(const LidarMap& lidar, const P
   summary["roof_levels_from_panoramas"] = num_pano_heights;
   seconds["heights"] = SecondsSince(t);
 
-  // 5. Levels: full, and simplified within the stated tolerance.
+  // 5. Levels: full, and simplified within the stated tolerances: outlines
+  // within simplified_tolerance_m of the full ones (steps and notches under
+  // it go), roof parts whose heights lie within simplified_height_tolerance_m
+  // merged into one part (one polygon per merged level, not its rectangles).
   t = Clock::now();
+  double worst_outline_m = 0, worst_height_m = 0;
   for (size_t bi = 0; bi < drafts.size(); ++bi) {
     drafts[bi].model.id = static_cast<int>(bi);
-    result.full.buildings.push_back(drafts[bi].model);
-    BuildingModel s = drafts[bi].model;
+    const BuildingModel& full = drafts[bi].model;
+    result.full.buildings.push_back(full);
     const Frame2& frame = drafts[bi].frame;
     // In the building frame, where its walls are axis-aligned.
-    auto simplify = [&](const Polygon2& xy) {
+    auto to_uv = [&](const Polygon2& xy) {
       Polygon2 uv;
       for (const Eigen::Vector2d& p : xy) uv.push_back(frame.ToUv(p));
-      uv = internal::Simplify(uv, options.simplified_tolerance_m);
-      Polygon2 out;
-      for (const Eigen::Vector2d& p : uv) out.push_back(frame.ToXy(p));
-      return out;
+      return uv;
     };
-    s.footprint = simplify(s.footprint);
-    if (s.lod == 1 || s.parts.size() <= 1) {
-      s.parts = {RoofPart{s.footprint, s.height_m}};
-    } else {
-      for (RoofPart& p : s.parts) p.polygon = simplify(p.polygon);
+    auto to_xy = [&](const Polygon2& uv) {
+      Polygon2 xy;
+      for (const Eigen::Vector2d& p : uv) xy.push_back(frame.ToXy(p));
+      return xy;
+    };
+    BuildingModel s = full;
+    s.footprint = to_xy(internal::SimplifyWithin(to_uv(full.footprint), options.simplified_tolerance_m));
+    worst_outline_m = std::max(worst_outline_m, internal::OutlineDistance(full.footprint, s.footprint));
+    s.parts.clear();
+    if (full.lod == 2 && full.parts.size() > 1) {
+      struct Group {
+        std::vector<internal::Rect> rects;
+        double h_lo, h_hi, area, h_area;
+      };
+      std::vector<Group> groups;
+      for (const RoofPart& p : full.parts) {
+        const Polygon2 uv = to_uv(p.polygon);
+        Eigen::Vector2d lo = uv.front(), hi = uv.front();
+        for (const Eigen::Vector2d& q : uv) { lo = lo.cwiseMin(q); hi = hi.cwiseMax(q); }
+        const double area = internal::PolygonArea(uv);
+        groups.push_back({{internal::Rect{lo.x(), lo.y(), hi.x(), hi.y()}}, p.height_m, p.height_m, area, area * p.height_m});
+      }
+      auto touch = [](const internal::Rect& a, const internal::Rect& b) {
+        const double e = 1e-3;
+        const bool side_u = (std::abs(a.u1 - b.u0) < e || std::abs(b.u1 - a.u0) < e) && std::min(a.v1, b.v1) - std::max(a.v0, b.v0) > e;
+        const bool side_v = (std::abs(a.v1 - b.v0) < e || std::abs(b.v1 - a.v0) < e) && std::min(a.u1, b.u1) - std::max(a.u0, b.u0) > e;
+        return side_u || side_v;
+      };
+      // Closest neighbouring levels first, while their joint range fits.
+      while (groups.size() > 1) {
+        double best = std::numeric_limits<double>::infinity();
+        size_t bi_a = 0, bi_b = 0;
+        for (size_t a = 0; a < groups.size(); ++a)
+          for (size_t b = a + 1; b < groups.size(); ++b) {
+            const double range = std::max(groups[a].h_hi, groups[b].h_hi) - std::min(groups[a].h_lo, groups[b].h_lo);
+            if (range > options.simplified_height_tolerance_m || range >= best) continue;
+            bool adjacent = false;
+            for (const internal::Rect& ra : groups[a].rects)
+              for (const internal::Rect& rb : groups[b].rects) adjacent = adjacent || touch(ra, rb);
+            if (adjacent) { best = range; bi_a = a; bi_b = b; }
+          }
+        if (!std::isfinite(best)) break;
+        Group& g = groups[bi_a];
+        const Group& o = groups[bi_b];
+        g.rects.insert(g.rects.end(), o.rects.begin(), o.rects.end());
+        g.h_lo = std::min(g.h_lo, o.h_lo);
+        g.h_hi = std::max(g.h_hi, o.h_hi);
+        g.area += o.area;
+        g.h_area += o.h_area;
+        groups.erase(groups.begin() + bi_b);
+      }
+      for (const Group& g : groups) worst_height_m = std::max(worst_height_m, g.h_hi - g.h_lo);
+      if (groups.size() == 1) {
+        s.lod = 1;
+        s.height_m = groups[0].h_area / std::max(1e-9, groups[0].area);
+      } else {
+        for (const Group& g : groups) {
+          const double h = g.h_area / std::max(1e-9, g.area);
+          const Polygon2 outline = internal::UnionOutline(g.rects);
+          if (outline.size() >= 3) {
+            s.parts.push_back({to_xy(internal::SimplifyWithin(outline, options.simplified_tolerance_m)), h});
+          } else {  // a ring with a hole or pieces apart: its rectangles
+            for (const internal::Rect& r : g.rects)
+              s.parts.push_back({to_xy({{r.u0, r.v0}, {r.u1, r.v0}, {r.u1, r.v1}, {r.u0, r.v1}}), h});
+          }
+        }
+      }
     }
+    if (s.parts.empty()) s.parts = {RoofPart{s.footprint, s.height_m}};
     result.simplified.buildings.push_back(std::move(s));
   }
+  summary["simplified_max_outline_distance_m"] = worst_outline_m;
+  summary["simplified_max_height_deviation_m"] = worst_height_m;
   seconds["simplify"] = SecondsSince(t);
   finish();
   return result;

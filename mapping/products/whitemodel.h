@@ -22,6 +22,10 @@ struct WhiteModelOptions {
   // Geometric tolerance of the simplified level, metres (the largest
   // distance of a full-level outline vertex from the simplified outline).
   double simplified_tolerance_m = 1.0;
+  // Height tolerance of the simplified level, metres: neighbouring roof
+  // parts whose heights all lie within this become one part (its height the
+  // area-weighted mean, so no part moves by more than this).
+  double simplified_height_tolerance_m = 3.0;
   // Tolerance of the full level's outline, metres: wall jogs smaller than
   // this are noise of the raster outline, larger ones are kept.
   double full_tolerance_m = 0.3;
@@ -49,6 +53,17 @@ struct WhiteModelOptions {
   // Wall clusters whose plan extent (longest side of their oriented box) is
   // smaller are not buildings (poles, tree trunks, sign posts), metres.
   double min_building_extent_m = 5.0;
+  // Wings of one building (clusters apart, e.g. a U's arms): their dominant
+  // directions agree within this, degrees, ...
+  double wing_max_angle_deg = 3.0;
+  // ... their faces on one side lie on one line within this, metres, ...
+  double wing_max_face_offset_m = 1.0;
+  // ... the gap between them is at most this, metres, ...
+  double wing_max_gap_m = 15.0;
+  // ... and the panoramas see a roof edge across the gap between them at
+  // least this fraction of the wings' wall height (at the far side of their
+  // joint box).
+  double wing_min_height_fraction = 0.8;
   // Roof levels whose heights differ by less than this are one level (LOD1).
   double lod2_min_step_m = 1.5;
   // Heights from the panoramas' building/sky boundary where the lidar did not
@@ -81,7 +96,8 @@ struct BuildingModel {
 
 struct WhiteModelLevel {
   std::vector<BuildingModel> buildings;
-  double tolerance_m = 0.0;  // 0 for the full level
+  double tolerance_m = 0.0;         // plan tolerance; 0 for the full level
+  double height_tolerance_m = 0.0;  // roof-part height tolerance; 0 for the full level
   int NumVertices() const;   // footprint + part vertices over all buildings
 };
 

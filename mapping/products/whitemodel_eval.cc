@@ -171,6 +171,7 @@ absl::StatusOr<OrderedJson> EvaluateWhiteModels(const std::filesystem::path& map
   report["vertices_full"] = vf;
   report["vertices_simplified"] = vs;
   report["simplified_tolerance_m"] = simplified.tolerance_m;
+  report["simplified_height_tolerance_m"] = simplified.height_tolerance_m;
   report["simplified_footprint_iou_median"] = simplified_ious.empty() ? 0.0 : QuantileOf(simplified_ious, 0.5);
   report["rules"] = {
       {"found", "a gt building is found when a full-level model overlaps it with footprint IoU >= 0.5"},

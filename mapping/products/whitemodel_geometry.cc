@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <boost/geometry.hpp>
 #include <boost/geometry/geometries/point_xy.hpp>
+#include <boost/geometry/geometries/multi_polygon.hpp>
 #include <boost/geometry/geometries/polygon.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -245,6 +247,69 @@ Polygon2 Simplify(const Polygon2& poly, double tolerance_m) {
   for (const cv::Point2f& p : out) s.push_back({p.x, p.y});
   if (s.size() < 3) return poly;
   return Cleanup(Rectilinearize(s, 15.0), tolerance_m);
+}
+
+namespace {
+
+double PointSegmentDistance(const Eigen::Vector2d& p, const Eigen::Vector2d& a, const Eigen::Vector2d& b) {
+  const Eigen::Vector2d d = b - a;
+  const double len2 = d.squaredNorm();
+  const double t = len2 > 0 ? std::clamp((p - a).dot(d) / len2, 0.0, 1.0) : 0.0;
+  return (a + t * d - p).norm();
+}
+
+double DirectedOutlineDistance(const Polygon2& from, const Polygon2& to) {
+  double worst = 0;
+  for (size_t i = 0; i < from.size(); ++i) {
+    const Eigen::Vector2d a = from[i], b = from[(i + 1) % from.size()];
+    const int n = std::max(1, static_cast<int>(std::ceil((b - a).norm() / 0.1)));
+    for (int k = 0; k < n; ++k) {
+      const Eigen::Vector2d p = a + (b - a) * (static_cast<double>(k) / n);
+      double best = std::numeric_limits<double>::infinity();
+      for (size_t j = 0; j < to.size(); ++j) best = std::min(best, PointSegmentDistance(p, to[j], to[(j + 1) % to.size()]));
+      worst = std::max(worst, best);
+    }
+  }
+  return worst;
+}
+
+}  // namespace
+
+double OutlineDistance(const Polygon2& a, const Polygon2& b) {
+  if (a.empty() || b.empty()) return std::numeric_limits<double>::infinity();
+  return std::max(DirectedOutlineDistance(a, b), DirectedOutlineDistance(b, a));
+}
+
+Polygon2 SimplifyWithin(const Polygon2& poly, double tolerance_m) {
+  double t = tolerance_m;
+  for (int attempt = 0; attempt < 6; ++attempt, t *= 0.7) {
+    Polygon2 s = Simplify(poly, t);
+    if (s.size() >= 3 && s.size() <= poly.size() && OutlineDistance(s, poly) <= tolerance_m) return s;
+  }
+  return poly;
+}
+
+Polygon2 UnionOutline(const std::vector<Rect>& rects) {
+  namespace bg = boost::geometry;
+  using Pt = bg::model::d2::point_xy<double>;
+  using Poly = bg::model::polygon<Pt>;
+  using Multi = bg::model::multi_polygon<Poly>;
+  Multi acc;
+  for (const Rect& r : rects) {
+    Poly p;
+    for (const Pt& v : {Pt(r.u0, r.v0), Pt(r.u1, r.v0), Pt(r.u1, r.v1), Pt(r.u0, r.v1), Pt(r.u0, r.v0)}) bg::append(p.outer(), v);
+    bg::correct(p);
+    Multi next;
+    bg::union_(acc, p, next);
+    acc = std::move(next);
+  }
+  if (acc.size() != 1 || !acc[0].inners().empty()) return {};
+  Polygon2 out;
+  const auto& ring = acc[0].outer();
+  for (size_t i = 0; i + 1 < ring.size(); ++i) out.push_back({bg::get<0>(ring[i]), bg::get<1>(ring[i])});
+  out = Cleanup(out, 0.0);
+  if (SignedArea(out) < 0) std::reverse(out.begin(), out.end());
+  return out;
 }
 
 namespace {

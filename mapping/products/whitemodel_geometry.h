@@ -51,6 +51,20 @@ void MergePieces(std::vector<Rect>* pieces, std::vector<double>* values, std::ve
 // Closed Douglas-Peucker within tolerance_m, then Rectilinearize (15 deg).
 Polygon2 Simplify(const Polygon2& poly, double tolerance_m);
 
+// Symmetric distance between two outlines, metres: the largest distance of a
+// point of either boundary (sampled every 0.1 m and at the vertices) from
+// the other boundary (the Hausdorff distance of the boundaries, to 0.05 m).
+double OutlineDistance(const Polygon2& a, const Polygon2& b);
+
+// Simplify, checked: the result's OutlineDistance from `poly` is at most
+// tolerance_m (Simplify's merges can add up past it; then it retries with a
+// smaller tolerance, and returns `poly` itself when nothing fits).
+Polygon2 SimplifyWithin(const Polygon2& poly, double tolerance_m);
+
+// Union of axis-aligned rectangles that touch along edges: its outline when
+// it is one polygon without holes, else empty.
+Polygon2 UnionOutline(const std::vector<Rect>& rects);
+
 // Whether segment p-q crosses an edge of any outline except outlines[skip].
 bool SegmentHitsAnyOutline(const Eigen::Vector2d& p, const Eigen::Vector2d& q, const std::vector<Polygon2>& outlines,
                            int skip);

@@ -166,6 +166,7 @@ absl::Status WriteCityJson(const WhiteModelLevel& level, const EnuFrame& frame, 
       "local ENU metres (x east, y north, z up) about +enuOrigin (WGS84 lat/lon degrees, ellipsoidal height m)";
   metadata["+enuOrigin"] = {{"lat", frame.origin().lat_deg}, {"lon", frame.origin().lon_deg}, {"alt", frame.origin().alt_m}};
   metadata["+toleranceMetres"] = level.tolerance_m;
+  metadata["+heightToleranceMetres"] = level.height_tolerance_m;
   doc["metadata"] = metadata;
   doc["CityObjects"] = objects;
   doc["vertices"] = vertices;
@@ -182,7 +183,8 @@ absl::Status WriteGlb(const WhiteModelLevel& level, const EnuFrame& frame, const
       {"origin_lat", tinygltf::Value(frame.origin().lat_deg)},
       {"origin_lon", tinygltf::Value(frame.origin().lon_deg)},
       {"origin_alt", tinygltf::Value(frame.origin().alt_m)},
-      {"tolerance_m", tinygltf::Value(level.tolerance_m)}});
+      {"tolerance_m", tinygltf::Value(level.tolerance_m)},
+      {"height_tolerance_m", tinygltf::Value(level.height_tolerance_m)}});
   tinygltf::Material material;
   material.name = "white";
   material.pbrMetallicRoughness.baseColorFactor = {0.9, 0.9, 0.9, 1.0};
@@ -293,6 +295,7 @@ absl::Status WriteGeoJson(const WhiteModelLevel& level, const EnuFrame& frame, c
   doc["type"] = "FeatureCollection";
   doc["level"] = level_name;
   doc["tolerance_m"] = level.tolerance_m;
+  doc["height_tolerance_m"] = level.height_tolerance_m;
   doc["enu_origin"] = {{"lat", frame.origin().lat_deg}, {"lon", frame.origin().lon_deg}, {"alt", frame.origin().alt_m}};
   doc["features"] = OrderedJson::array();
   for (const BuildingModel& b : level.buildings) {
@@ -353,6 +356,8 @@ absl::StatusOr<WhiteModelLevel> ReadWhiteModelGeoJson(const std::filesystem::pat
     return absl::InvalidArgumentError(absl::StrCat(file, ": not a GeoJSON FeatureCollection with 'features'"));
   WhiteModelLevel level;
   if (doc.contains("tolerance_m") && doc["tolerance_m"].is_number()) level.tolerance_m = doc["tolerance_m"].get<double>();
+  if (doc.contains("height_tolerance_m") && doc["height_tolerance_m"].is_number())
+    level.height_tolerance_m = doc["height_tolerance_m"].get<double>();
   for (size_t i = 0; i < doc["features"].size(); ++i) {
     const Json& f = doc["features"][i];
     const std::string where = absl::StrCat(file, ": features[", i, "]");
