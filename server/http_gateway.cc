@@ -182,8 +182,9 @@ struct HttpGateway::Impl {
     if (!req.has_header(kTimeoutHeader)) return std::chrono::milliseconds(options.default_timeout_ms);
     const std::string value = req.get_header_value(kTimeoutHeader);
     int64_t ms = 0;
-    if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos ||
-        !absl::SimpleAtoi(value, &ms) || ms <= 0) {
+    const bool digits = !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
+    if (digits && !absl::SimpleAtoi(value, &ms)) ms = options.max_timeout_ms;  // too many digits: capped too
+    if (!digits || ms <= 0) {
       return absl::InvalidArgumentError(absl::StrCat(kTimeoutHeader, " = '", value.substr(0, 32),
                                                      "'; must be a positive integer (milliseconds)"));
     }
