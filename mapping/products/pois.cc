@@ -46,6 +46,9 @@ absl::Status PoiOptions::Validate() const {
     return bad("rectified_resolution_m", rectified_resolution_m, "must be in [0.002, 0.1]");
   }
   if (!(min_confidence >= 0 && min_confidence <= 1)) return bad("min_confidence", min_confidence, "must be in [0, 1]");
+  if (!(min_char_confidence >= 0 && min_char_confidence <= 1)) {
+    return bad("min_char_confidence", min_char_confidence, "must be in [0, 1]");
+  }
   return absl::OkStatus();
 }
 
@@ -362,6 +365,27 @@ Consensus FindConsensus(const std::vector<std::pair<std::string, double>>& readi
   return out;
 }
 
+// The confidences of zh's code points: zh is the CJK code points of the
+// reading's symbols less trimmed rim strokes, so a run of them; the line's
+// mean confidence where the symbols do not line up.
+std::vector<double> CharConfidences(const std::string& zh, const std::vector<std::pair<char32_t, double>>& symbols,
+                                    double line_confidence) {
+  const std::vector<char32_t> cps = CodePoints(zh);
+  std::vector<std::pair<char32_t, double>> cjk;
+  for (const auto& s : symbols) {
+    if (IsCjk(s.first)) cjk.push_back(s);
+  }
+  for (size_t k = 0; k + cps.size() <= cjk.size(); ++k) {
+    bool same = true;
+    for (size_t i = 0; i < cps.size() && same; ++i) same = cjk[k + i].first == cps[i];
+    if (!same) continue;
+    std::vector<double> out;
+    for (size_t i = 0; i < cps.size(); ++i) out.push_back(cjk[k + i].second);
+    return out;
+  }
+  return std::vector<double>(cps.size(), line_confidence);
+}
+
 }  // namespace
 
 absl::StatusOr<PoiSet> DetectPoisFromFacadePoints(const FacadePoints& facade, const ProductInputs& inputs,
@@ -421,6 +445,7 @@ absl::StatusOr<PoiSet> DetectPoisFromFacadePoints(const FacadePoints& facade, co
   struct Reading {
     std::string zh, en, raw_primary, raw_secondary;
     double zh_conf = 0, en_conf = 0;
+    std::vector<double> zh_char_conf;  // per code point of zh
     bool located = false;  // board found in the image: `position` is its centre
     Eigen::Vector3d position = Eigen::Vector3d::Zero();
   };
@@ -468,6 +493,7 @@ absl::StatusOr<PoiSet> DetectPoisFromFacadePoints(const FacadePoints& facade, co
             if (CodePoints(zh).size() >= 2) {
               out.zh = zh;
               out.zh_conf = r.primary_confidence;
+              out.zh_char_conf = CharConfidences(zh, r.primary_symbols, r.primary_confidence);
               out.en = CleanLatinReading(r.secondary);
               out.en_conf = r.secondary_confidence;
             } else {
@@ -487,7 +513,7 @@ absl::StatusOr<PoiSet> DetectPoisFromFacadePoints(const FacadePoints& facade, co
   for (const absl::Status& s : thread_status) ARMAP_RETURN_IF_ERROR(s);
   const double t_ocr = SecondsSince(t0) - t_boards - t_load;
 
-  int num_low_confidence = 0;
+  int num_low_confidence = 0, num_unsure_character = 0;
   OrderedJson boards_json = OrderedJson::array();
   for (size_t i = 0; i < cands.size(); ++i) {
     {
@@ -502,6 +528,7 @@ absl::StatusOr<PoiSet> DetectPoisFromFacadePoints(const FacadePoints& facade, co
                               {"dist_m", v.norm()},
                               {"zh", r.zh},
                               {"zh_conf", r.zh_conf},
+                              {"zh_char_conf", r.zh_char_conf},
                               {"en", r.en},
                               {"en_conf", r.en_conf},
                               {"raw", r.raw_primary},
@@ -534,12 +561,37 @@ absl::StatusOr<PoiSet> DetectPoisFromFacadePoints(const FacadePoints& facade, co
     // plausible reading than random characters of the same confidence.
     poi.category = CategoryFromName(poi.name, poi.name_en);
     if (!poi.category.empty()) poi.confidence = std::min(1.0, poi.confidence + 0.15);
+    // Each character of the Chinese name: the best confidence any agreeing
+    // view gave that very character. A name is only as sure as its least
+    // sure character: one wrong character of four already fails a CER of
+    // 0.2, and a wrong reading is often confident on the whole but unsure
+    // of the character it got wrong.
+    double min_char_conf = 1.0;
+    if (!czh.text.empty()) {
+      const std::vector<char32_t> name_cps = CodePoints(czh.text);
+      std::vector<double> char_conf(name_cps.size(), 0.0);
+      for (const Reading& r : readings[i]) {
+        if (r.zh.empty() || CharacterErrorRate(r.zh, czh.text) > 0.3) continue;
+        const std::vector<int> m = MatchedIndices(name_cps, CodePoints(r.zh));
+        for (size_t k = 0; k < m.size(); ++k) {
+          if (m[k] >= 0 && m[k] < static_cast<int>(r.zh_char_conf.size())) {
+            char_conf[k] = std::max(char_conf[k], r.zh_char_conf[m[k]]);
+          }
+        }
+      }
+      boards_json[i]["char_conf"] = char_conf;
+      boards_json[i]["num_agreeing"] = czh.num_agreeing;
+      if (poi.name == czh.text) min_char_conf = *std::min_element(char_conf.begin(), char_conf.end());
+    }
+    const bool unsure_character = min_char_conf < options.min_char_confidence;
+    const bool kept = !poi.name.empty() && poi.confidence >= options.min_confidence && !unsure_character;
     boards_json[i]["name"] = poi.name;
     boards_json[i]["name_en"] = poi.name_en;
     boards_json[i]["confidence"] = poi.confidence;
-    boards_json[i]["kept"] = !(poi.name.empty() || poi.confidence < options.min_confidence);
-    if (poi.name.empty() || poi.confidence < options.min_confidence) {
-      if (!poi.name.empty()) ++num_low_confidence;
+    boards_json[i]["kept"] = kept;
+    if (!kept) {
+      if (!poi.name.empty() && poi.confidence < options.min_confidence) ++num_low_confidence;
+      if (!poi.name.empty() && poi.confidence >= options.min_confidence && unsure_character) ++num_unsure_character;
       ARMAP_LOG_DEBUG("pois: board {} at ({:.1f}, {:.1f}) dropped: '{}' / '{}' confidence {:.2f}", i,
                       cands[i].centre.x(), cands[i].centre.y(), poi.name, poi.name_en, poi.confidence);
       continue;
@@ -562,9 +614,11 @@ absl::StatusOr<PoiSet> DetectPoisFromFacadePoints(const FacadePoints& facade, co
   summary["crops_read"] = num_crops.load();
   summary["pois"] = result.pois.size();
   summary["dropped_low_confidence"] = num_low_confidence;
+  summary["dropped_unsure_character"] = num_unsure_character;
   summary["seconds"] = {{"boards", t_boards}, {"load_panos", t_load}, {"ocr", t_ocr}, {"total", SecondsSince(t0)}};
-  ARMAP_LOG_INFO("pois: {} boards, {} crops read, {} POIs ({} dropped as low confidence) in {:.1f} s", cands.size(),
-                 num_crops.load(), result.pois.size(), num_low_confidence, SecondsSince(t0));
+  ARMAP_LOG_INFO("pois: {} boards, {} crops read, {} POIs ({} dropped as low confidence, {} for an unsure character) in {:.1f} s",
+                 cands.size(), num_crops.load(), result.pois.size(), num_low_confidence, num_unsure_character,
+                 SecondsSince(t0));
   return result;
 }
 

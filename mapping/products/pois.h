@@ -42,6 +42,11 @@ struct PoiOptions {
   // A POI is kept when the confidence of its name (Tesseract's confidence,
   // weighted by the agreement of the views) reaches this.
   double min_confidence = 0.35;
+  // ... and every character of a Chinese name has, in some view that agrees
+  // with the name, a Tesseract symbol confidence of at least this. (Default
+  // city: the 16 right names' least sure characters were 0.96-1.0, the 13
+  // wrong ones' 0.65-0.89; a second seed agreed.)
+  double min_char_confidence = 0.93;
   // When set, the rectified crops are written there (NAME_PANO.png).
   std::filesystem::path debug_dir;
   absl::Status Validate() const;

@@ -10,6 +10,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <tesseract/baseapi.h>
+#include <tesseract/resultiterator.h>
 
 #include "absl/strings/str_cat.h"
 #include "mapping/products/pois_text.h"
@@ -33,18 +34,23 @@ absl::StatusOr<std::unique_ptr<tesseract::TessBaseAPI>> InitApi(const std::strin
 
 // One text line of the grey image (text dark on white), scaled so the line
 // is ~40 px tall (Tesseract's LSTM models are trained around 30-50 px).
-std::pair<std::string, double> ReadLine(tesseract::TessBaseAPI* api, const cv::Mat& gray, int row0, int row1,
-                                        int col0, int col1, const std::string& debug_path) {
+struct LineReading {
+  std::string text;
+  double confidence = 0.0;
+  std::vector<std::pair<char32_t, double>> symbols;
+};
+LineReading ReadLine(tesseract::TessBaseAPI* api, const cv::Mat& gray, int row0, int row1, int col0, int col1,
+                     const std::string& debug_path) {
   const int pad = std::max(2, (row1 - row0) / 4);
   const cv::Rect roi(std::max(0, col0 - pad), std::max(0, row0 - pad),
                      std::min(gray.cols, col1 + pad) - std::max(0, col0 - pad),
                      std::min(gray.rows, row1 + pad) - std::max(0, row0 - pad));
-  if (roi.width < 8 || roi.height < 4) return {"", 0.0};
+  if (roi.width < 8 || roi.height < 4) return {};
   // Blurred text reads differently at different sizes (no one size wins on
   // our boards): the line is read at ~40 and ~28 px, the more confident
   // reading kept; a confident first reading ends the search. (A third size,
   // 64 px, found 2 more of 55 signs on the default city for 2.5x the time.)
-  std::pair<std::string, double> best{"", 0.0};
+  LineReading best;
   for (const double target_px : {40.0, 28.0}) {
     cv::Mat line;
     const double scale = target_px / std::max(1, row1 - row0);
@@ -57,10 +63,21 @@ std::pair<std::string, double> ReadLine(tesseract::TessBaseAPI* api, const cv::M
     std::string s = text ? text : "";
     delete[] text;
     const double conf = std::max(0, api->MeanTextConf()) / 100.0;
+    // Each character's own confidence: a name is only as sure as its least
+    // sure character (one wrong character of four already fails CER 0.2).
+    std::vector<std::pair<char32_t, double>> symbols;
+    if (std::unique_ptr<tesseract::ResultIterator> it{api->GetIterator()}) {
+      do {
+        std::unique_ptr<char[]> sym{it->GetUTF8Text(tesseract::RIL_SYMBOL)};
+        if (!sym) continue;
+        const double c = std::max(0.0f, it->Confidence(tesseract::RIL_SYMBOL)) / 100.0;
+        for (char32_t cp : CodePoints(sym.get())) symbols.push_back({cp, c});
+      } while (it->Next(tesseract::RIL_SYMBOL));
+    }
     api->Clear();
     while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-    if (!s.empty() && conf > best.second) best = {s, conf};
-    if (best.second >= 0.85) break;
+    if (!s.empty() && conf > best.confidence) best = {s, conf, std::move(symbols)};
+    if (best.confidence >= 0.85) break;
   }
   return best;
 }
@@ -430,22 +447,19 @@ SignReading SignOcr::Read(const cv::Mat& full_bgr, const cv::Rect& expected_px) 
     }
   }
   out.num_lines = static_cast<int>(bands.size());
-  auto [p, pc] = ReadLine(primary_.get(), gray, bands[0].r0, bands[0].r1, bands[0].c0, bands[0].c1,
+  LineReading p = ReadLine(primary_.get(), gray, bands[0].r0, bands[0].r1, bands[0].c0, bands[0].c1,
                            debug_prefix_.empty() ? "" : debug_prefix_ + "_line0.png");
-  out.primary = p;
-  out.primary_confidence = pc;
   int num_cjk = 0;
-  for (char32_t ch : CodePoints(p)) num_cjk += IsCjk(ch);
-  if (num_cjk < 2) {
-    auto [pe, pec] = ReadLine(secondary_.get(), gray, bands[0].r0, bands[0].r1, bands[0].c0, bands[0].c1, "");
-    out.primary = pe;
-    out.primary_confidence = pec;
-  }
+  for (char32_t ch : CodePoints(p.text)) num_cjk += IsCjk(ch);
+  if (num_cjk < 2) p = ReadLine(secondary_.get(), gray, bands[0].r0, bands[0].r1, bands[0].c0, bands[0].c1, "");
+  out.primary = p.text;
+  out.primary_confidence = p.confidence;
+  out.primary_symbols = std::move(p.symbols);
   if (bands.size() > 1) {
-    auto [s, sc] = ReadLine(secondary_.get(), gray, bands[1].r0, bands[1].r1, bands[1].c0, bands[1].c1,
-                             debug_prefix_.empty() ? "" : debug_prefix_ + "_line1.png");
-    out.secondary = s;
-    out.secondary_confidence = sc;
+    LineReading sec = ReadLine(secondary_.get(), gray, bands[1].r0, bands[1].r1, bands[1].c0, bands[1].c1,
+                               debug_prefix_.empty() ? "" : debug_prefix_ + "_line1.png");
+    out.secondary = sec.text;
+    out.secondary_confidence = sec.confidence;
   }
   return out;
 }

@@ -24,6 +24,8 @@ namespace armap::mapping::internal {
 struct SignReading {
   std::string primary;          // the tallest text line, raw UTF-8
   double primary_confidence = 0.0;  // 0..1 (Tesseract's mean word confidence)
+  // The primary line's code points with their own confidences (0..1).
+  std::vector<std::pair<char32_t, double>> primary_symbols;
   std::string secondary;        // the next line (the English name on our signs)
   double secondary_confidence = 0.0;
   double contrast = 0.0;        // Lab distance between text and background colours

@@ -51,6 +51,22 @@ TEST(PoiTextTest, CategoryRulesOnTheText) {
   EXPECT_EQ(CategoryFromName("一二三", "Xyz"), "");
 }
 
+TEST(PoiTextTest, MatchedIndicesFollowOneOptimalAlignment) {
+  using internal::CodePoints;
+  using internal::MatchedIndices;
+  // 型心面包 vs 甜心面包: the first character substituted, the rest matched.
+  EXPECT_EQ(MatchedIndices(CodePoints("甜心面包"), CodePoints("型心面包")), (std::vector<int>{-1, 1, 2, 3}));
+  // A dropped character: 潮汕牛肉 read as 潮汕肉.
+  EXPECT_EQ(MatchedIndices(CodePoints("潮汕牛肉"), CodePoints("潮汕肉")), (std::vector<int>{0, 1, -1, 2}));
+  // An inserted one: 打印复印 read as 打印复复印 (the extra one unmatched).
+  const std::vector<int> ins = MatchedIndices(CodePoints("打印复印"), CodePoints("打印复复印"));
+  EXPECT_EQ(ins[0], 0);
+  EXPECT_EQ(ins[1], 1);
+  EXPECT_TRUE(ins[2] == 2 || ins[2] == 3);
+  EXPECT_EQ(ins[3], 4);
+  EXPECT_EQ(MatchedIndices(CodePoints("书店"), {}), (std::vector<int>{-1, -1}));
+}
+
 TEST(PoiOptionsTest, ValidateNamesTheField) {
   EXPECT_TRUE(PoiOptions().Validate().ok());
   PoiOptions o;
@@ -59,6 +75,9 @@ TEST(PoiOptionsTest, ValidateNamesTheField) {
   o = PoiOptions();
   o.max_relief_m = 0.01;
   EXPECT_NE(std::string(o.Validate().message()).find("max_relief_m"), std::string::npos);
+  o = PoiOptions();
+  o.min_char_confidence = 1.5;
+  EXPECT_NE(std::string(o.Validate().message()).find("min_char_confidence"), std::string::npos);
   o = PoiOptions();
   o.tesseract_languages = "";
   EXPECT_FALSE(o.Validate().ok());
@@ -302,6 +321,7 @@ TEST(PoisSceneTest, FindsAndNamesTheSignsTheCaptureSees) {
   ASSERT_TRUE(pois.ok()) << pois.status();
   EXPECT_TRUE(pois->summary.contains("seconds"));
   EXPECT_TRUE(pois->summary.contains("boards_found"));
+  EXPECT_TRUE(pois->summary.contains("dropped_unsure_character"));
   const fs::path map_dir = WriteEvalPackage(s, *pois, "map");
   auto report = EvaluatePois(map_dir, s.capture / "gt");
   ASSERT_TRUE(report.ok()) << report.status();

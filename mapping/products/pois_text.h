@@ -20,6 +20,10 @@ std::vector<char32_t> NormalizedForCer(const std::string& utf8);
 // hypothesis is not, 0 when both are empty.
 double CharacterErrorRate(const std::string& hypothesis, const std::string& reference);
 
+// One optimal Levenshtein alignment of a to b: for each a[i], the index of
+// the equal b[j] it is aligned with, or -1 (substituted or deleted).
+std::vector<int> MatchedIndices(const std::vector<char32_t>& a, const std::vector<char32_t>& b);
+
 // Keeps the CJK code points of an OCR reading (a Chinese shop name), or the
 // Latin letters, digits, '&', apostrophes and single spaces (an English one).
 std::string CleanCjkReading(const std::string& utf8);
