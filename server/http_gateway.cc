@@ -115,7 +115,8 @@ absl::Status HttpOptions::Validate() const {
   }
   if (cors_origin.empty() || cors_origin.find_first_of("\r\n") != std::string::npos) {
     return absl::InvalidArgumentError(
-        absl::StrCat("HttpOptions::cors_origin = '", cors_origin, "'; must be '*' or an origin such as https://example.org"));
+        absl::StrCat("HttpOptions::cors_origin = '", cors_origin,
+                     "'; must be '*' or an origin such as https://example.org"));
   }
   if (!web_root.empty() && !fs::is_directory(web_root)) {
     return absl::InvalidArgumentError(
@@ -150,7 +151,6 @@ size_t MaxHttpBodyBytes(int max_receive_message_bytes) {
 }
 
 struct HttpGateway::Impl {
-  Server* server = nullptr;
   HttpOptions options;
   std::string host;
   int port = 0;
@@ -298,8 +298,9 @@ struct HttpGateway::Impl {
     if (dir == map_dirs.end()) {
       std::vector<std::string> ids;
       for (const auto& [id, unused] : map_dirs) ids.push_back(id);
-      return SetError(res, grpc::NOT_FOUND, absl::StrCat("map '", map_id.substr(0, 128), "' is not served here (served: ",
-                                                         absl::StrJoin(ids, ", "), ")"));
+      return SetError(res, grpc::NOT_FOUND,
+                      absl::StrCat("map '", map_id.substr(0, 128), "' is not served here (served: ",
+                                   absl::StrJoin(ids, ", "), ")"));
     }
     const auto file = PackageFiles().find(path);
     if (file == PackageFiles().end()) {
@@ -429,7 +430,8 @@ void HttpGateway::Impl::Register() {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     switch (res.status) {
       case 404:
-        SetError(res, grpc::NOT_FOUND, absl::StrCat("no such resource: ", req.method, " ", req.path.substr(0, 256)), 404);
+        SetError(res, grpc::NOT_FOUND, absl::StrCat("no such resource: ", req.method, " ", req.path.substr(0, 256)),
+                 404);
         break;
       case 413:
         SetError(res, grpc::RESOURCE_EXHAUSTED,
@@ -479,7 +481,6 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(Server* server, 
   if (server == nullptr) return absl::InvalidArgumentError("HttpGateway::Start: server is null");
   ARMAP_RETURN_IF_ERROR(options.Validate());
   auto impl = std::make_unique<Impl>();
-  impl->server = server;
   impl->options = options;
   impl->host = options.host.empty() ? server->options().host : options.host;
   impl->max_message_bytes = server->options().max_receive_message_bytes;

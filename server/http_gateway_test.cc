@@ -262,7 +262,8 @@ TEST_F(HttpGatewayTest, LocalizeOverJsonIsAccurate) {
   snake["prior"]["gravity_in_cam"] = snake["prior"]["gravityInCam"];
   snake["prior"].erase("gravityInCam");
   // A timeout above the cap is capped (60 s), not refused.
-  const auto [status, body] = PostJson("/v1/localize", snake.dump(), {{"X-Armap-Timeout-Ms", "99999999999999999999999"}});
+  const auto [status, body] =
+      PostJson("/v1/localize", snake.dump(), {{"X-Armap-Timeout-Ms", "99999999999999999999999"}});
   EXPECT_EQ(status, 200) << body.dump();
   EXPECT_EQ(body["requestId"], "snake");
 }
@@ -373,8 +374,8 @@ TEST_F(HttpGatewayTest, ServesWhitelistedPackageFilesOnly) {
   EXPECT_EQ(network->get_header_value("Content-Type"), "application/geo+json");
   EXPECT_EQ(network->body, ReadBytes(PoiMapDir() / "roads" / "network.geojson"));
 
-  for (const std::string& path : std::vector<std::string>{"landmarks.bin", "config.json", "../manifest.json", "whitemodel/../landmarks.bin",
-                                 "retrieval/index.faiss"}) {
+  for (const std::string& path : std::vector<std::string>{"landmarks.bin", "config.json", "../manifest.json",
+                                                          "whitemodel/../landmarks.bin", "retrieval/index.faiss"}) {
     ExpectError(GetJson(base + path), 404, 5, "NOT_FOUND", "not a downloadable package file", path);
   }
   ExpectError(GetJson("/v1/maps/other/files/manifest.json"), 404, 5, "NOT_FOUND", "'other'", "unknown map");
