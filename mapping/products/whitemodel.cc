@@ -601,6 +601,29 @@ absl::StatusOr<WhiteModelResult> BuildWhiteModels(const LidarMap& lidar, const P
           const double gap = gap_hi - gap_lo;
           if (gap < 1.0 || gap > options.wing_max_gap_m) continue;
           if (std::min(ba.max()[o], bb.max()[o]) - std::max(ba.min()[o], bb.min()[o]) < 2.0) continue;
+          // A passage between two buildings is open ground the lidar sees
+          // into from its street; the yard of a U seen only across its
+          // wings is not (its ground is hidden).
+          int g_cells = 0, g_ground = 0;
+          {
+            const double o_lo = std::max(ba.min()[o], bb.min()[o]), o_hi = std::min(ba.max()[o], bb.max()[o]);
+            for (double g = gap_lo + 0.5; g <= gap_hi - 0.5; g += grid.cell)
+              for (double q = o_lo; q <= o_hi; q += grid.cell) {
+                Eigen::Vector2d uv;
+                uv[k] = g;
+                uv[o] = q;
+                const Eigen::Vector2d xy = f.ToXy(uv);
+                int ix, iy;
+                if (!grid.Index(xy.x(), xy.y(), &ix, &iy)) continue;
+                ++g_cells;
+                g_ground += ground_seen.at<uint8_t>(iy, ix) != 0;
+              }
+          }
+          const double ground_share = g_cells ? static_cast<double>(g_ground) / g_cells : 1.0;
+          if (ground_share > options.wing_max_gap_ground_share) {
+            ARMAP_LOG_DEBUG("white models: clusters {} and {}: {:.0f}% of the gap is observed ground", a.label, b.label, 100 * ground_share);
+            continue;
+          }
           for (int side : {0, 1}) {
             const double ea = side ? ba.max()[o] : ba.min()[o], eb = side ? bb.max()[o] : bb.min()[o];
             if (std::abs(ea - eb) > options.wing_max_face_offset_m) continue;

@@ -60,6 +60,9 @@ struct WhiteModelOptions {
   double wing_max_face_offset_m = 1.0;
   // ... the gap between them is at most this, metres, ...
   double wing_max_gap_m = 15.0;
+  // ... at most this share of the ground between them was seen by the
+  // lidar (a passage between buildings is seen from its street), ...
+  double wing_max_gap_ground_share = 0.05;
   // ... and the panoramas see a roof edge across the gap between them at
   // least this fraction of the wings' wall height (at the far side of their
   // joint box).

@@ -75,7 +75,7 @@ Eigen::Matrix3d RigRotation(const Eigen::Vector2d& heading) {
 // than the default capture (0.6 deg, 60 m), so the test takes seconds.
 // Buildings are capped at 12 m: without panoramas, heights come from the wall
 // tops the lidar sees (its +15 deg beams reach 12 m from 35 m away).
-synth::City SmallCity(bool with_buildings) {
+synth::City SmallCity(bool with_buildings, double lower_level_step_m = 0.0) {
   synth::CityOptions co;
   co.seed = 3;
   co.size_m = 100;
@@ -90,7 +90,8 @@ synth::City SmallCity(bool with_buildings) {
     for (size_t k = 0; k < b.parts.size(); ++k) {
       // Keep distinct levels distinct (LOD2): the lower ones 3 m below.
       synth::BuildingPart& p = b.parts[k];
-      p.top_m = p.top_m < b.parts[0].top_m - 1 ? 8.0 : 11.0 + 0.5 * (b.id % 3);
+      const double top = 11.0 + 0.5 * (b.id % 3);
+      p.top_m = p.top_m < b.parts[0].top_m - 1 ? (lower_level_step_m > 0 ? top - lower_level_step_m : 8.0) : top;
       b.height_m = std::max(b.height_m, p.top_m);
     }
   }
@@ -123,6 +124,38 @@ LidarMap SimulateLidar(const synth::City& city) {
   auto lidar = PreprocessLidarCloud(std::move(all), po, nullptr);
   EXPECT_TRUE(lidar.ok()) << lidar.status();
   return std::move(*lidar);
+}
+
+// Every simplified building stays within the level's stated tolerances of
+// its full model: outline (plan) and roof-part heights.
+void ExpectSimplifiedWithinTolerances(const WhiteModelResult& r, const WhiteModelOptions& o) {
+  ASSERT_EQ(r.full.buildings.size(), r.simplified.buildings.size());
+  EXPECT_LE(r.summary["simplified_max_outline_distance_m"].get<double>(), o.simplified_tolerance_m + 1e-9);
+  EXPECT_LE(r.summary["simplified_max_height_deviation_m"].get<double>(), o.simplified_height_tolerance_m + 1e-9);
+  EXPECT_LE(r.simplified.NumVertices(), r.full.NumVertices());
+  for (size_t i = 0; i < r.full.buildings.size(); ++i) {
+    const BuildingModel& f = r.full.buildings[i];
+    const BuildingModel& s = r.simplified.buildings[i];
+    SCOPED_TRACE(::testing::Message() << "building " << f.id);
+    EXPECT_LE(internal::OutlineDistance(f.footprint, s.footprint), o.simplified_tolerance_m + 1e-6);
+    EXPECT_LE(s.parts.size(), f.parts.size());
+    // Every full part's centre lies under a simplified part within the height tolerance.
+    for (const RoofPart& fp : f.parts) {
+      Eigen::Vector2d c = Eigen::Vector2d::Zero();
+      for (const Eigen::Vector2d& p : fp.polygon) c += p;
+      c /= static_cast<double>(fp.polygon.size());
+      bool covered = false;
+      for (const RoofPart& sp : s.parts) {
+        const internal::Polygon2 tiny{c + Eigen::Vector2d(-0.05, -0.05), c + Eigen::Vector2d(0.05, -0.05),
+                                      c + Eigen::Vector2d(0.05, 0.05), c + Eigen::Vector2d(-0.05, 0.05)};
+        if (internal::PolygonIoU(tiny, sp.polygon) > 0) {
+          covered = true;
+          EXPECT_LE(std::abs(sp.height_m - fp.height_m), o.simplified_height_tolerance_m + 1e-6);
+        }
+      }
+      EXPECT_TRUE(covered);
+    }
+  }
 }
 
 TEST(WhiteModels, SyntheticCityMatchesGroundTruth) {
@@ -160,6 +193,7 @@ TEST(WhiteModels, SyntheticCityMatchesGroundTruth) {
   // Wall tops seen by the lidar: centimetres (range noise 2 cm, 5 cm voxels).
   EXPECT_LE((*report)["height_err_median_m"].get<double>(), 0.3);
   EXPECT_LE((*report)["vertex_reduction_ratio"].get<double>(), 1.0);
+  ExpectSimplifiedWithinTolerances(*result, WhiteModelOptions());
   EXPECT_GT((*report)["vertex_reduction_ratio"].get<double>(), 0.0);
 
   // Files: both levels in all three formats.
@@ -261,6 +295,45 @@ TEST(WhiteModels, OptionsNameTheBadField) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("grid_cell_m")));
 }
 
+TEST(WhiteModels, TwoLevelBuildingsAreLod2AndTheSimplifiedLevelJoinsCloseLevels) {
+  // The lower wings 2.2 m below the main roof: distinct levels for the full
+  // model (lod2_min_step_m 1.5), one level within the simplified level's
+  // 3 m height tolerance.
+  const synth::City city = SmallCity(true, 2.2);
+  int gt_lod2 = 0;
+  for (const synth::Building& b : city.buildings) gt_lod2 += b.IsLod2();
+  ASSERT_GE(gt_lod2, 1);
+  const LidarMap lidar = SimulateLidar(city);
+  const WhiteModelOptions options;
+  auto result = BuildWhiteModels(lidar, ProductInputs(), options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  int lod2 = 0;
+  for (size_t i = 0; i < result->full.buildings.size(); ++i) {
+    const BuildingModel& f = result->full.buildings[i];
+    if (f.lod != 2) continue;
+    ++lod2;
+    // Its levels: the truth's two heights within 0.5 m (wall tops in the lidar).
+    const auto [lo, hi] = std::minmax_element(f.parts.begin(), f.parts.end(),
+                                              [](const RoofPart& a, const RoofPart& b) { return a.height_m < b.height_m; });
+    EXPECT_NEAR(hi->height_m - lo->height_m, 2.2, 0.5) << "building " << f.id;
+    // Simplified: one LOD1 block, fewer vertices.
+    const BuildingModel& s = result->simplified.buildings[i];
+    EXPECT_EQ(s.lod, 1) << "building " << f.id;
+    EXPECT_EQ(s.parts.size(), 1u);
+  }
+  EXPECT_GE(lod2, 1);
+  EXPECT_LT(result->simplified.NumVertices(), result->full.NumVertices());
+  ExpectSimplifiedWithinTolerances(*result, options);
+  // A tighter height tolerance keeps the levels apart.
+  WhiteModelOptions tight = options;
+  tight.simplified_height_tolerance_m = 1.0;
+  auto kept = BuildWhiteModels(lidar, ProductInputs(), tight);
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  for (size_t i = 0; i < kept->full.buildings.size(); ++i)
+    if (kept->full.buildings[i].lod == 2) EXPECT_EQ(kept->simplified.buildings[i].lod, 2);
+  ExpectSimplifiedWithinTolerances(*kept, tight);
+}
+
 // Eval figures on hand-made models: one exact, one shifted, one missing.
 TEST(WhiteModelEval, FiguresOnHandMadeModels) {
   TempDir dir("eval");
@@ -354,6 +427,31 @@ TEST(WhiteModelGeometry, SimplifyDropsJogsWithinTheTolerance) {
   EXPECT_EQ(internal::Simplify(jog, 1.0).size(), 4u);
   EXPECT_EQ(internal::Simplify(jog, 0.2).size(), 8u);
   EXPECT_NEAR(internal::PolygonIoU({{0, 0}, {2, 0}, {2, 2}, {0, 2}}, {{1, 0}, {3, 0}, {3, 2}, {1, 2}}), 1.0 / 3.0, 1e-9);
+}
+
+TEST(WhiteModelGeometry, SimplifyWithinDropsShallowNotchesOnly) {
+  // 20 x 12 m with a 0.6 m deep notch and a 0.8 m step (under 1 m) and a
+  // 3 m deep courtyard notch (over it).
+  const internal::Polygon2 poly{{0, 0}, {20, 0}, {20, 5}, {20.8, 5}, {20.8, 12}, {14, 12}, {14, 11.4}, {10, 11.4},
+                                {10, 12}, {7, 12}, {7, 9}, {3, 9}, {3, 12}, {0, 12}};
+  const internal::Polygon2 s = internal::SimplifyWithin(poly, 1.0);
+  EXPECT_EQ(s.size(), 8u);  // the rectangle with the courtyard notch
+  EXPECT_LE(internal::OutlineDistance(poly, s), 1.0);
+  EXPECT_GT(internal::PolygonIoU(poly, s), 0.95);
+  // Merged edges sit between the old ones (0.3 m from either side of the
+  // 0.6 m notch), so at 0.25 m nothing may go.
+  const internal::Polygon2 kept = internal::SimplifyWithin(poly, 0.25);
+  EXPECT_EQ(kept.size(), poly.size());
+  EXPECT_LE(internal::OutlineDistance(poly, kept), 0.25);
+  // Outline distance: a square shifted by 0.5 m is 0.5 m away.
+  EXPECT_NEAR(internal::OutlineDistance({{0, 0}, {4, 0}, {4, 4}, {0, 4}}, {{0.5, 0}, {4.5, 0}, {4.5, 4}, {0.5, 4}}), 0.5, 1e-9);
+  // The three rectangles of a U are one 8-vertex outline; two apart are none.
+  const std::vector<internal::Rect> u{{0, 0, 30, 10}, {0, 10, 10, 20}, {20, 10, 30, 20}};
+  const internal::Polygon2 outline = internal::UnionOutline(u);
+  EXPECT_EQ(outline.size(), 8u);
+  EXPECT_NEAR(internal::PolygonArea(outline), 500.0, 1e-6);
+  EXPECT_GT(internal::SignedArea(outline), 0);
+  EXPECT_TRUE(internal::UnionOutline({{0, 0, 1, 1}, {3, 0, 4, 1}}).empty());
 }
 
 }  // namespace
