@@ -434,6 +434,15 @@ void HttpGateway::Impl::Register() {
                  404);
         break;
       case 413:
+        // httplib caps form-encoded bodies at 8 KiB whatever the payload
+        // limit (curl -d sends that type by default).
+        if (req.get_header_value("Content-Type").rfind("application/x-www-form-urlencoded", 0) == 0) {
+          SetError(res, grpc::RESOURCE_EXHAUSTED,
+                   "a Content-Type: application/x-www-form-urlencoded body is limited to 8192 bytes; "
+                   "send the JSON as application/json",
+                   413);
+          break;
+        }
         SetError(res, grpc::RESOURCE_EXHAUSTED,
                  absl::StrCat("the request body exceeds the limit of ", max_body,
                               " bytes (base64 of the gRPC message limit plus 64 KiB)"),

@@ -506,6 +506,12 @@ TEST_F(HttpGatewayTest, BodiesOverTheLimitAre413) {
   ASSERT_LT(body.size(), limit);
   ExpectError(PostJson("/v1/localize", body), 413, 8, "RESOURCE_EXHAUSTED", "the limit is 1048576", "message limit");
   ExpectStillServing("413 on the message");
+
+  // httplib's own cap on form-encoded bodies, named in the answer.
+  auto form = client_->Post("/v1/localize", body, "application/x-www-form-urlencoded");
+  ASSERT_TRUE(form);
+  EXPECT_EQ(form->status, 413);
+  EXPECT_THAT(form->body, HasSubstr("application/json"));
 }
 
 TEST_F(HttpGatewayTest, ServesStaticFilesFromTheWebRootOnly) {
