@@ -11,7 +11,9 @@
 // lidar are filled beside the kerb. The walkable area is thinned to
 // centrelines, turned into a graph (junctions: degree >= 3, and ends), spurs
 // pruned, sidewalk vertices moved onto the ridge of the distance transform
-// (width = 2 x that distance). Zebra crossings are dense bright paint on the
+// (width = 2 x that distance); corner nodes moved to the crossing point of
+// their sidewalks' fitted centrelines (the medial axis rounds corners), and
+// straight dead ends run on to the end of the walkable area. Zebra crossings are dense bright paint on the
 // carriageway; each links the sidewalk graph across the road between the
 // nearest centreline points beyond its ends (the corners).
 #pragma once

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <limits>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -188,6 +189,24 @@ void CheckAgainstTruth(const synth::City& city, const SimulatedCapture& capture,
   EXPECT_EQ(e["junctions_gt"].get<int>(), 4);
   EXPECT_DOUBLE_EQ(e["junction_recall"].get<double>(), 1.0);
   EXPECT_GE(e["length_recall_by_kind"]["crossing"].get<double>(), 0.9);
+  // Corners where the crossings start: each of our junctions lies at the
+  // true corner (the crossing point of the GT sidewalk centrelines), not
+  // rounded outwards by the medial axis;
+  // a route with two crossings would be off by twice that.
+  {
+    double worst = 0;
+    int junctions = 0;
+    for (const WalkNetworkNode& n : network->nodes) {
+      if (n.degree < 3) continue;
+      double nearest = std::numeric_limits<double>::infinity();
+      for (const synth::WalkNode& g : city.walk_nodes) nearest = std::min(nearest, (n.position.head<2>() - g.position).norm());
+      worst = std::max(worst, nearest);
+      ++junctions;
+    }
+    std::printf("%s: %d junctions, farthest %.2f m from a true corner\n", name.c_str(), junctions, worst);
+    EXPECT_GE(junctions, 4);
+    EXPECT_LE(worst, 0.5);  // 0.26 and 0.43 m here; 0.64 and 0.66 m without the step
+  }
   // The whole GT reaches beyond the lidar: its recall cannot exceed the mapped one's.
   EXPECT_LE(e["whole_gt"]["length_recall"].get<double>(), e["length_recall"].get<double>() + 1e-9);
   const std::string table = RoadEvaluationMarkdown(e);
