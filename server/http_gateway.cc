@@ -19,9 +19,13 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "armap/v1/localization.grpc.pb.h"
 #include "armap/v1/navigation.grpc.pb.h"
 #include "core/json.h"
@@ -421,6 +425,26 @@ void HttpGateway::Impl::Register() {
     http.set_file_extension_and_mimetype_mapping("glb", "model/gltf-binary");
     http.set_file_extension_and_mimetype_mapping("geojson", "application/geo+json");
   }
+
+  // httplib compresses with brotli at its slowest quality whenever a client
+  // offers "br", which browsers always do: tens of seconds for three.js on a
+  // busy machine. Clients are offered gzip only (httplib picks brotli by a
+  // plain substring search, so the token is dropped from the header). The
+  // request object is httplib's own non-const local; only its const view
+  // reaches handlers.
+  http.set_pre_routing_handler([](Req req, Res) {
+    auto& headers = const_cast<httplib::Headers&>(req.headers);
+    for (auto& [name, value] : headers) {
+      if (!absl::EqualsIgnoreCase(name, "Accept-Encoding")) continue;
+      std::vector<std::string> kept;
+      for (absl::string_view token : absl::StrSplit(value, ',')) {
+        const absl::string_view coding = absl::StripAsciiWhitespace(token.substr(0, token.find(';')));
+        if (!absl::EqualsIgnoreCase(coding, "br")) kept.emplace_back(absl::StripAsciiWhitespace(token));
+      }
+      value = absl::StrJoin(kept, ", ");
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
 
   http.set_payload_max_length(max_body_bytes);
   const size_t max_body = max_body_bytes;

@@ -534,6 +534,17 @@ TEST_F(HttpGatewayTest, ServesStaticFilesFromTheWebRootOnly) {
   auto js = client_->Get("/js/app.js");
   ASSERT_TRUE(js);
   EXPECT_EQ(js->body, "console.log('armap');");
+  // A browser offers brotli; httplib's is far too slow for three.js, so the
+  // answer is gzip.
+  auto compressed = client_->Get("/js/app.js", {{"Accept-Encoding", "gzip, deflate, br, zstd"}});
+  ASSERT_TRUE(compressed);
+  EXPECT_EQ(compressed->status, 200);
+  EXPECT_EQ(compressed->get_header_value("Content-Encoding"), "gzip");
+  EXPECT_EQ(compressed->body, "console.log('armap');");
+  auto brotli_only = client_->Get("/js/app.js", {{"Accept-Encoding", "br"}});
+  ASSERT_TRUE(brotli_only);
+  EXPECT_EQ(brotli_only->get_header_value("Content-Encoding"), "");
+  EXPECT_EQ(brotli_only->body, "console.log('armap');");
   // Out of the web root: never the file.
   for (const std::string& path : {"/../armap_http_secret_" + std::to_string(::getpid()),
                                  "/js/../../armap_http_secret_" + std::to_string(::getpid()),

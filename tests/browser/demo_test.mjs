@@ -172,10 +172,6 @@ try {
     viewport: { width: 1440, height: 900 },
     deviceScaleFactor: 1,
   });
-  // The gateway (cpp-httplib) compresses text responses with brotli at its
-  // slowest quality when the browser offers "br": seconds per megabyte of
-  // three.js on a busy machine. gzip keeps the test's page load short.
-  await browser.setExtraHTTPHeaders({ 'Accept-Encoding': 'gzip, deflate' });
   const page = browser.pages()[0] ?? await browser.newPage();
   const consoleErrors = [];
   // Chromium logs every HTTP error answer as a console error; the bad-photo
