@@ -46,6 +46,9 @@ absl::Status PoiOptions::Validate() const {
     return bad("rectified_resolution_m", rectified_resolution_m, "must be in [0.002, 0.1]");
   }
   if (!(min_confidence >= 0 && min_confidence <= 1)) return bad("min_confidence", min_confidence, "must be in [0, 1]");
+  if (!(max_occluded_fraction >= 0 && max_occluded_fraction <= 1)) {
+    return bad("max_occluded_fraction", max_occluded_fraction, "must be in [0, 1]");
+  }
   if (!(min_char_confidence >= 0 && min_char_confidence <= 1)) {
     return bad("min_char_confidence", min_char_confidence, "must be in [0, 1]");
   }
@@ -318,6 +321,48 @@ cv::Mat Rectify(const cv::Mat& pano, const Camera& camera, const Rigid3d& rig_fr
   return out;
 }
 
+// Share of a board's face hidden from a camera by lidar points between
+// them (poles, trees, other boards): rays to a 7 x 3 grid on the face,
+// blocked by any point within 8 cm of the ray between 1 m from the camera
+// and 40 cm before the face (the face and its wall are not blockers).
+double OccludedFraction(const std::vector<Eigen::Vector3d>& points, const PlanGrid& grid, const SignCandidate& s,
+                        const Eigen::Vector3d& camera) {
+  int blocked = 0, total = 0;
+  for (int a = 0; a < 7; ++a) {
+    for (int b = 0; b < 3; ++b) {
+      const Eigen::Vector3d p = s.centre + s.right * (s.width_m * (a / 6.0 - 0.5) * 0.9) +
+                                Eigen::Vector3d::UnitZ() * (s.height_m * (b - 1) * 0.3);
+      const Eigen::Vector3d d = p - camera;
+      const double len = d.norm();
+      if (len < 1.5) continue;
+      const Eigen::Vector3d dir = d / len;
+      ++total;
+      bool hit = false;
+      for (double t = 1.0; t <= len - 0.4 && !hit; t += 0.5) {
+        const Eigen::Vector3d q = camera + dir * t;
+        grid.ForEachInBox(q.x() - 0.1, q.y() - 0.1, q.x() + 0.1, q.y() + 0.1, [&](uint32_t i) {
+          if (hit) return;
+          const Eigen::Vector3d w = points[i] - camera;
+          const double along = w.dot(dir);
+          if (along < 1.0 || along > len - 0.4) return;
+          if ((w - along * dir).squaredNorm() < 0.08 * 0.08) hit = true;
+        });
+      }
+      blocked += hit;
+    }
+  }
+  return total ? blocked / static_cast<double>(total) : 0.0;
+}
+
+}  // namespace
+
+double OccludedFraction(const std::vector<Eigen::Vector3d>& points, const SignCandidate& s,
+                        const Eigen::Vector3d& camera) {
+  return OccludedFraction(points, PlanGrid(points, 1.0), s, camera);
+}
+
+namespace {
+
 // The board's rim and edges read as "一" (a horizontal stroke): trimmed at
 // the ends; a reading a third or more of which is "一", or with fewer than
 // two distinct characters, is not a name.
@@ -397,16 +442,24 @@ absl::StatusOr<PoiSet> DetectPoisFromFacadePoints(const FacadePoints& facade, co
   std::vector<SignCandidate> cands = FindSignCandidates(facade, inputs, options, &summary);
   const double t_boards = SecondsSince(t0);
 
-  // Views of each board.
+  // Views of each board: near enough, facing it, and not blocked (a pole
+  // or a tree in front of a board cuts its name short: "潮汕牛" for 潮汕牛肉).
   const double cos_max = std::cos(options.max_view_angle_deg * M_PI / 180.0);
   std::vector<std::vector<View>> views(cands.size());
   std::vector<char> pano_used(inputs.panos.size(), 0);
+  const PlanGrid facade_grid(facade.points, 1.0);
+  int num_occluded = 0;
   for (size_t i = 0; i < cands.size(); ++i) {
     for (size_t k = 0; k < inputs.panos.size(); ++k) {
-      const Eigen::Vector3d v = inputs.panos[k].world_from_rig.translation - cands[i].centre;
+      const Eigen::Vector3d& camera = inputs.panos[k].world_from_rig.translation;
+      const Eigen::Vector3d v = camera - cands[i].centre;
       const double dist = v.norm();
       const double cosang = v.dot(cands[i].outward) / std::max(dist, 1e-9);
       if (dist > options.max_view_distance_m || dist < 1.0 || cosang < cos_max) continue;
+      if (OccludedFraction(facade.points, facade_grid, cands[i], camera) > options.max_occluded_fraction) {
+        ++num_occluded;
+        continue;
+      }
       views[i].push_back({static_cast<int>(k), dist / cosang});
     }
     std::sort(views[i].begin(), views[i].end(), [](const View& x, const View& y) { return x.score < y.score; });
@@ -446,10 +499,12 @@ absl::StatusOr<PoiSet> DetectPoisFromFacadePoints(const FacadePoints& facade, co
     std::string zh, en, raw_primary, raw_secondary;
     double zh_conf = 0, en_conf = 0;
     std::vector<double> zh_char_conf;  // per code point of zh
+    double zh_width_in_heights = 0;
     bool located = false;  // board found in the image: `position` is its centre
     Eigen::Vector3d position = Eigen::Vector3d::Zero();
   };
   constexpr double kMarginXM = 0.6, kMarginYM = 0.4;
+  constexpr double kMaxHeightsPerCjkChar = 1.35;
   std::vector<std::vector<Reading>> readings(cands.size());
   std::vector<absl::Status> thread_status(num_threads);
   std::atomic<size_t> next{0};
@@ -489,11 +544,18 @@ absl::StatusOr<PoiSet> DetectPoisFromFacadePoints(const FacadePoints& facade, co
               const double w = (0.5 * cands[i].height_m + kMarginYM) - (r.board_px.y + 0.5 * r.board_px.height) * res;
               out.position = cands[i].centre + cands[i].right * u + Eigen::Vector3d::UnitZ() * w;
             }
-            const std::string zh = PlausibleCjkReading(CleanCjkReading(r.primary));
+            std::string zh = PlausibleCjkReading(CleanCjkReading(r.primary));
+            // A CJK character is about square, so the line's extent says how
+            // many it holds: a reading with too few for it missed some (on
+            // the default city right readings had 0.97-1.3 line heights per
+            // character; dropped characters give 1.4 and more).
+            const size_t num_cps = CodePoints(zh).size();
+            if (num_cps > 0 && r.primary_width_in_heights > kMaxHeightsPerCjkChar * num_cps) zh.clear();
             if (CodePoints(zh).size() >= 2) {
               out.zh = zh;
               out.zh_conf = r.primary_confidence;
               out.zh_char_conf = CharConfidences(zh, r.primary_symbols, r.primary_confidence);
+              out.zh_width_in_heights = r.primary_width_in_heights;
               out.en = CleanLatinReading(r.secondary);
               out.en_conf = r.secondary_confidence;
             } else {
@@ -529,6 +591,7 @@ absl::StatusOr<PoiSet> DetectPoisFromFacadePoints(const FacadePoints& facade, co
                               {"zh", r.zh},
                               {"zh_conf", r.zh_conf},
                               {"zh_char_conf", r.zh_char_conf},
+                              {"zh_width_in_heights", r.zh_width_in_heights},
                               {"en", r.en},
                               {"en_conf", r.en_conf},
                               {"raw", r.raw_primary},
@@ -612,6 +675,7 @@ absl::StatusOr<PoiSet> DetectPoisFromFacadePoints(const FacadePoints& facade, co
   }
   summary["boards_read"] = std::count_if(views.begin(), views.end(), [](const auto& v) { return !v.empty(); });
   summary["crops_read"] = num_crops.load();
+  summary["views_occluded"] = num_occluded;
   summary["pois"] = result.pois.size();
   summary["dropped_low_confidence"] = num_low_confidence;
   summary["dropped_unsure_character"] = num_unsure_character;

@@ -37,6 +37,9 @@ struct PoiOptions {
   double max_view_distance_m = 35.0;
   double max_view_angle_deg = 70.0;
   int max_views_per_sign = 6;
+  // A view is not read when lidar points between it and the board hide
+  // more than this share of the board's face.
+  double max_occluded_fraction = 0.1;
   // Pixel size of the fronto-parallel crop of a board read by Tesseract.
   double rectified_resolution_m = 0.015;
   // A POI is kept when the confidence of its name (Tesseract's confidence,

@@ -36,6 +36,12 @@ FacadePoints FacadePointsFromLidar(const LidarMap& lidar, const ProductInputs& i
 std::vector<SignCandidate> FindSignCandidates(const FacadePoints& facade, const ProductInputs& inputs,
                                               const PoiOptions& options, OrderedJson* summary);
 
+// Share of the board's face (a 7 x 3 grid of rays) that lidar points
+// between the camera and the board hide: a point within 8 cm of a ray,
+// from 1 m off the camera to 40 cm before the face.
+double OccludedFraction(const std::vector<Eigen::Vector3d>& points, const SignCandidate& sign,
+                        const Eigen::Vector3d& camera);
+
 // Everything after the lidar: candidates, views, OCR, fusion, categories.
 absl::StatusOr<PoiSet> DetectPoisFromFacadePoints(const FacadePoints& facade, const ProductInputs& inputs,
                                                   const PoiOptions& options);

@@ -17,6 +17,7 @@
 #include "datasets/synthetic/appearance.h"
 #include "datasets/synthetic/capture_generator.h"
 #include "mapping/lidar/lidar_map.h"
+#include "mapping/products/pois_internal.h"
 #include "mapping/products/pois_ocr.h"
 #include "mapping/products/pois_text.h"
 
@@ -75,6 +76,9 @@ TEST(PoiOptionsTest, ValidateNamesTheField) {
   o = PoiOptions();
   o.max_relief_m = 0.01;
   EXPECT_NE(std::string(o.Validate().message()).find("max_relief_m"), std::string::npos);
+  o = PoiOptions();
+  o.max_occluded_fraction = -0.1;
+  EXPECT_NE(std::string(o.Validate().message()).find("max_occluded_fraction"), std::string::npos);
   o = PoiOptions();
   o.min_char_confidence = 1.5;
   EXPECT_NE(std::string(o.Validate().message()).find("min_char_confidence"), std::string::npos);
@@ -314,6 +318,38 @@ TEST(SignOcrTest, TextLinesFromTheRowProfile) {
   EXPECT_TRUE(internal::TextLineRows(std::vector<double>(30, 0.0)).empty());
 }
 
+// A 4 x 1 m board on a wall 15 m from the camera, scanned as the lidar
+// would (the wall and the face, 3 cm spacing): nothing hides it; a 12 cm
+// pole 5 m out in front of its right third hides some of its rays; the pole
+// beside the line of sight hides none.
+TEST(PoiOcclusionTest, PolesBetweenCameraAndBoard) {
+  internal::SignCandidate board;
+  board.centre = {0, 15, 4};
+  board.outward = {0, -1, 0};
+  board.right = (-board.outward).cross(Eigen::Vector3d::UnitZ()).normalized();
+  board.width_m = 4;
+  board.height_m = 1;
+  const Eigen::Vector3d camera(0, 0, 2.5);
+  std::vector<Eigen::Vector3d> points;
+  for (double x = -4; x <= 4; x += 0.03) {
+    for (double z = 0.5; z <= 8; z += 0.03) points.push_back({x, 15.15, z});  // wall
+  }
+  for (double x = -2; x <= 2; x += 0.03) {
+    for (double z = 3.5; z <= 4.5; z += 0.03) points.push_back({x, 15.0, z});  // the board's face
+  }
+  EXPECT_EQ(internal::OccludedFraction(points, board, camera), 0.0);
+  auto with_pole = [&](double x, double y) {
+    std::vector<Eigen::Vector3d> p = points;
+    for (double a = 0; a < 2 * M_PI; a += 0.2) {
+      for (double z = 0.5; z <= 6; z += 0.05) p.push_back({x + 0.06 * std::cos(a), y + 0.06 * std::sin(a), z});
+    }
+    return internal::OccludedFraction(p, board, camera);
+  };
+  // In front of x = 1.2 m on the board, 5 m from the camera: x = 0.4 m.
+  EXPECT_GT(with_pole(0.4, 5.0), 0.1);
+  EXPECT_EQ(with_pole(3.0, 5.0), 0.0);
+}
+
 TEST(PoisSceneTest, FindsAndNamesTheSignsTheCaptureSees) {
   Scene& s = GetScene();
   ASSERT_TRUE(s.lidar);
@@ -322,6 +358,7 @@ TEST(PoisSceneTest, FindsAndNamesTheSignsTheCaptureSees) {
   EXPECT_TRUE(pois->summary.contains("seconds"));
   EXPECT_TRUE(pois->summary.contains("boards_found"));
   EXPECT_TRUE(pois->summary.contains("dropped_unsure_character"));
+  EXPECT_TRUE(pois->summary.contains("views_occluded"));
   const fs::path map_dir = WriteEvalPackage(s, *pois, "map");
   auto report = EvaluatePois(map_dir, s.capture / "gt");
   ASSERT_TRUE(report.ok()) << report.status();
