@@ -26,6 +26,9 @@ struct SignReading {
   double primary_confidence = 0.0;  // 0..1 (Tesseract's mean word confidence)
   // The primary line's code points with their own confidences (0..1).
   std::vector<std::pair<char32_t, double>> primary_symbols;
+  // The primary line's text extent, width over height (a CJK character is
+  // about square: the number of characters the line holds).
+  double primary_width_in_heights = 0.0;
   std::string secondary;        // the next line (the English name on our signs)
   double secondary_confidence = 0.0;
   double contrast = 0.0;        // Lab distance between text and background colours
