@@ -26,6 +26,7 @@
 #include "core/rigid3.h"
 #include "server/http_gateway.h"
 #include "server/navigation_service.h"
+#include "server/navigation_test_util.h"
 #include "server/server.h"
 #include "tests/fixtures/small_map.h"
 #include "tests/serve_process.h"
@@ -38,6 +39,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::armap::testing::GetSmallMap;
+using testing::PoiMapDir;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
@@ -133,30 +135,9 @@ std::string HugeJpegHeader() {
   return std::string(reinterpret_cast<const char*>(bytes), sizeof(bytes));
 }
 
-// The small map with the synthetic city's ground-truth POIs written into
-// pois/pois.geojson (the fixture's own POI detection finds none in so small
-// a city), so that a route can go to a POI by name. One copy per process.
-const fs::path& PoiMapDir() {
-  static const fs::path dir = [] {
-    const fs::path copy = fs::temp_directory_path() / ("armap_http_test_map_" + std::to_string(::getpid()));
-    fs::remove_all(copy);
-    fs::copy(GetSmallMap().map_dir, copy, fs::copy_options::recursive);
-    const fs::path pois = copy / "pois" / "pois.geojson";
-    fs::create_directories(pois.parent_path());
-    fs::copy_file(GetSmallMap().capture_dir / "gt" / "pois.geojson", pois, fs::copy_options::overwrite_existing);
-    auto manifest = ReadJsonFile(copy / "manifest.json");
-    auto sha = map::Sha256OfFile(pois);
-    EXPECT_TRUE(manifest.ok() && sha.ok());
-    (*manifest)["files"]["pois/pois.geojson"] = {{"sha256", *sha}, {"bytes", fs::file_size(pois)}};
-    std::ofstream(copy / "manifest.json") << manifest->dump(2);
-    return copy;
-  }();
-  return dir;
-}
-
 class HttpGatewayTest : public ::testing::Test {
  protected:
-  static void TearDownTestSuite() { fs::remove_all(PoiMapDir()); }
+  static void TearDownTestSuite() { testing::RemovePoiMapCopy(); }
 
   void Start(ServerOptions options = {}, HttpOptions http = {}) {
     options.map_dirs = {PoiMapDir()};

@@ -11,11 +11,15 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
+
+#include <Eigen/Core>
 
 #include "core/geo.h"
 #include "core/json.h"
 #include "core/map/package.h"
+#include "navigation/walk_graph.h"
 #include "tests/fixtures/small_map.h"
 
 namespace armap::server::testing {
@@ -60,6 +64,19 @@ inline void WriteGridNetwork(const EnuFrame& frame, const fs::path& path) {
   std::ofstream(path) << Json({{"type", "FeatureCollection"}, {"features", features}}).dump();
 }
 
+// Lists MAP/rel_path, written by a test, in the package's manifest (its
+// sha256 and size), so that the package still verifies.
+inline void ListInManifest(const fs::path& map_dir, const std::string& rel_path) {
+  const fs::path path = map_dir / rel_path;
+  auto json = ReadJsonFile(map_dir / "manifest.json");
+  EXPECT_TRUE(json.ok()) << json.status();
+  auto sha = map::Sha256OfFile(path);
+  EXPECT_TRUE(sha.ok()) << sha.status();
+  if (!json.ok() || !sha.ok()) return;
+  (*json)["files"][rel_path] = {{"sha256", *sha}, {"bytes", fs::file_size(path)}};
+  std::ofstream(map_dir / "manifest.json") << json->dump(2);
+}
+
 // The small map when it has a network, else a per-process copy with one.
 inline const fs::path& NetworkMapDir() {
   static const fs::path dir = [] {
@@ -70,14 +87,8 @@ inline const fs::path& NetworkMapDir() {
     fs::copy(small, copy, fs::copy_options::recursive);
     auto manifest = map::ReadManifest(copy);
     EXPECT_TRUE(manifest.ok()) << manifest.status();
-    const fs::path network = copy / "roads" / "network.geojson";
-    WriteGridNetwork(EnuFrame(manifest->origin), network);
-    auto json = ReadJsonFile(copy / "manifest.json");
-    EXPECT_TRUE(json.ok()) << json.status();
-    auto sha = map::Sha256OfFile(network);
-    EXPECT_TRUE(sha.ok()) << sha.status();
-    (*json)["files"]["roads/network.geojson"] = {{"sha256", *sha}, {"bytes", fs::file_size(network)}};
-    std::ofstream(copy / "manifest.json") << json->dump(2);
+    WriteGridNetwork(EnuFrame(manifest->origin), copy / "roads" / "network.geojson");
+    ListInManifest(copy, "roads/network.geojson");
     return copy;
   }();
   return dir;
@@ -86,6 +97,75 @@ inline const fs::path& NetworkMapDir() {
 // Removes the copy (if one was made); call once per process at the end.
 inline void RemoveNetworkMapCopy() {
   if (NetworkMapDir() != GetSmallMap().map_dir) fs::remove_all(NetworkMapDir());
+}
+
+// A per-process copy of NetworkMapDir() whose pois/pois.geojson holds the
+// small city's ground-truth POIs (its own POI stage reads none of the signs
+// in so small a capture), so that routes can go to a POI by name. Remove it
+// with RemovePoiMapCopy().
+inline const fs::path& PoiMapDir() {
+  static const fs::path dir = [] {
+    const fs::path copy = fs::temp_directory_path() / ("armap_poi_test_map_" + std::to_string(::getpid()));
+    fs::remove_all(copy);
+    fs::copy(NetworkMapDir(), copy, fs::copy_options::recursive);
+    fs::create_directories(copy / "pois");
+    fs::copy_file(GetSmallMap().capture_dir / "gt" / "pois.geojson", copy / "pois" / "pois.geojson",
+                  fs::copy_options::overwrite_existing);
+    ListInManifest(copy, "pois/pois.geojson");
+    return copy;
+  }();
+  return dir;
+}
+
+inline void RemovePoiMapCopy() {
+  fs::remove_all(PoiMapDir());
+  RemoveNetworkMapCopy();
+}
+
+// A route target on PoiMapDir(): a start node and the POI reachable from
+// the network (the server snaps within 50 m) that lies farthest from it.
+struct FixtureRouteTarget {
+  std::string poi_name;     // as in pois.geojson (CJK)
+  std::string poi_name_en;
+  GeoPoint start;                 // WGS84 of `start_in_map`
+  Eigen::Vector3d start_in_map;
+  GeoPoint poi_snapped;           // where the network reaches the POI
+  double start_to_poi_m = 0;      // in plan, start to the snapped POI
+};
+
+// `from_in_map` is snapped to the network for the start; without it the
+// start is the network's first node.
+inline FixtureRouteTarget FarthestReachablePoi(std::optional<Eigen::Vector3d> from_in_map = std::nullopt) {
+  FixtureRouteTarget target;
+  auto manifest = map::ReadManifest(PoiMapDir());
+  EXPECT_TRUE(manifest.ok()) << manifest.status();
+  if (!manifest.ok()) return target;
+  const EnuFrame frame(manifest->origin);
+  auto graph = nav::LoadWalkGraph(PoiMapDir() / "roads" / "network.geojson", PoiMapDir() / "pois" / "pois.geojson",
+                                  frame);
+  EXPECT_TRUE(graph.ok()) << graph.status();
+  if (!graph.ok() || graph->nodes().empty()) return target;
+  target.start_in_map = graph->nodes()[0].position_in_map;
+  if (from_in_map) {
+    auto snapped = graph->Snap(*from_in_map, std::nullopt, nav::SnapOptions());
+    EXPECT_TRUE(snapped.ok()) << snapped.status();
+    if (snapped.ok()) target.start_in_map = snapped->point_in_map;
+  }
+  target.start = frame.Wgs84FromEnu(target.start_in_map);
+  target.start_to_poi_m = -1;
+  for (const nav::Poi& p : graph->pois()) {
+    auto snapped = graph->Snap(p.position_in_map, std::nullopt, nav::SnapOptions());
+    if (!snapped.ok() || p.name.empty() || p.name_en.empty()) continue;
+    const double d = (snapped->point_in_map - target.start_in_map).head<2>().norm();
+    if (d > target.start_to_poi_m) {
+      target.start_to_poi_m = d;
+      target.poi_name = p.name;
+      target.poi_name_en = p.name_en;
+      target.poi_snapped = frame.Wgs84FromEnu(snapped->point_in_map);
+    }
+  }
+  EXPECT_GT(target.start_to_poi_m, 20.0) << "no POI of the small city lies far enough along its network";
+  return target;
 }
 
 }  // namespace armap::server::testing

@@ -1,6 +1,6 @@
 // Runs sdk/wasm/tests/live_server.mjs (node --test) against a real `armap
-// serve --http-port 0` on the small fixture map, with one POI written into a
-// per-process copy of the map package (the fixture map has none): the node
+// serve --http-port 0` on the small fixture map with the city's ground-truth
+// POIs written in (server/navigation_test_util.h PoiMapDir()): the node
 // test localizes a fixture query through ArmapClient and checks it against
 // the ground truth, reads map info and files, routes to the POI and follows
 // the route with the WebAssembly RouteFollower (and a wrong turn re-routed
@@ -11,14 +11,10 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include "core/geo.h"
-#include "core/json.h"
-#include "core/map/package.h"
 #include "sdk/cpp/sdk_test_util.h"
 #include "server/navigation_test_util.h"
 #include "tests/serve_process.h"
@@ -35,58 +31,6 @@ std::string Join(const std::vector<double>& v) {
   return out.str();
 }
 
-struct PoiSetup {
-  std::string name;
-  armap::GeoPoint start;  // a network node
-  double start_to_poi_m = 0;
-};
-
-// A copy of the map with a network (server/navigation_test_util.h) and one
-// POI placed at the network node farthest from the first node, which is
-// the start; the manifest lists the new POI file's hash.
-PoiSetup WriteMapWithPoi(const fs::path& copy) {
-  PoiSetup setup;
-  fs::remove_all(copy);
-  fs::copy(server::testing::NetworkMapDir(), copy, fs::copy_options::recursive);
-  auto manifest = map::ReadManifest(copy);
-  EXPECT_TRUE(manifest.ok()) << manifest.status();
-  const EnuFrame frame(manifest->origin);
-  auto network = ReadJsonFile(copy / "roads" / "network.geojson");
-  EXPECT_TRUE(network.ok()) << network.status();
-  std::vector<Eigen::Vector3d> nodes;
-  std::vector<armap::GeoPoint> geo;
-  for (const Json& f : (*network)["features"]) {
-    if (f["properties"].value("kind", "") != "walk_node") continue;
-    const Json& c = f["geometry"]["coordinates"];
-    const armap::GeoPoint g{c[1].get<double>(), c[0].get<double>(), c.size() > 2 ? c[2].get<double>() : manifest->origin.alt_m};
-    geo.push_back(g);
-    nodes.push_back(frame.EnuFromWgs84(g));
-  }
-  EXPECT_GE(nodes.size(), 2u);
-  size_t far = 1;
-  for (size_t i = 1; i < nodes.size(); ++i) {
-    if ((nodes[i] - nodes[0]).head<2>().norm() > (nodes[far] - nodes[0]).head<2>().norm()) far = i;
-  }
-  setup.name = "WASM Test Cafe";
-  setup.start = geo[0];
-  setup.start_to_poi_m = (nodes[far] - nodes[0]).head<2>().norm();
-  const Json poi = {{"type", "Feature"},
-                    {"properties",
-                     {{"id", 1}, {"name", "测试咖啡"}, {"name_en", setup.name}, {"category", "cafe"}, {"confidence", 0.9},
-                      {"position_enu", Json::array({nodes[far].x(), nodes[far].y(), nodes[far].z()})}}},
-                    {"geometry", {{"type", "Point"}, {"coordinates", Json::array({geo[far].lon_deg, geo[far].lat_deg})}}}};
-  const fs::path pois = copy / "pois" / "pois.geojson";
-  fs::create_directories(pois.parent_path());
-  std::ofstream(pois) << Json({{"type", "FeatureCollection"}, {"features", Json::array({poi})}}).dump();
-  auto json = ReadJsonFile(copy / "manifest.json");
-  EXPECT_TRUE(json.ok()) << json.status();
-  auto sha = map::Sha256OfFile(pois);
-  EXPECT_TRUE(sha.ok()) << sha.status();
-  (*json)["files"]["pois/pois.geojson"] = {{"sha256", *sha}, {"bytes", fs::file_size(pois)}};
-  std::ofstream(copy / "manifest.json") << json->dump(2);
-  return setup;
-}
-
 TEST(WasmSdkTest, NodeSuitePassesAgainstARealHttpServer) {
   const auto& map = armap::testing::GetSmallMap();
   auto queries = testing::LoadFixtureQueries(map);
@@ -99,9 +43,9 @@ TEST(WasmSdkTest, NodeSuitePassesAgainstARealHttpServer) {
     }
   }
   ASSERT_NE(query, nullptr);
-  const fs::path copy = fs::temp_directory_path() / ("armap_wasm_test_map_" + std::to_string(::getpid()));
-  const PoiSetup poi = WriteMapWithPoi(copy);
-  ASSERT_GT(poi.start_to_poi_m, 20.0);
+  const server::testing::FixtureRouteTarget poi = server::testing::FarthestReachablePoi();
+  ASSERT_FALSE(poi.poi_name_en.empty());
+  const fs::path copy = server::testing::PoiMapDir();
 
   std::string env = std::string("ARMAP_WASM_PKG='") + ARMAP_WASM_PKG + "'" +
                     " ARMAP_TEST_QUERY_IMAGE='" + query->image_path.string() + "'" +
@@ -111,7 +55,7 @@ TEST(WasmSdkTest, NodeSuitePassesAgainstARealHttpServer) {
                     " ARMAP_TEST_QUERY_GRAVITY='" + Join({query->gravity_in_cam.begin(), query->gravity_in_cam.end()}) + "'" +
                     " ARMAP_TEST_GT_Q='" + Join({query->gt_q.begin(), query->gt_q.end()}) + "'" +
                     " ARMAP_TEST_GT_T='" + Join({query->gt_t.begin(), query->gt_t.end()}) + "'" +
-                    " ARMAP_TEST_POI='" + poi.name + "'" +
+                    " ARMAP_TEST_POI='" + poi.poi_name_en + "'" +
                     " ARMAP_TEST_START='" + Join({poi.start.lat_deg, poi.start.lon_deg, poi.start.alt_m}) + "'";
   int exit_code = -1;
   std::string output;
@@ -129,8 +73,7 @@ TEST(WasmSdkTest, NodeSuitePassesAgainstARealHttpServer) {
     const int status = ::pclose(pipe);
     exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }  // the server is stopped here
-  fs::remove_all(copy);
-  server::testing::RemoveNetworkMapCopy();
+  server::testing::RemovePoiMapCopy();
   std::printf("%s\n", output.c_str());
   EXPECT_EQ(exit_code, 0) << output;
   EXPECT_NE(output.find("# fail 0"), std::string::npos) << output;

@@ -5,9 +5,9 @@
 // errors shown for bad photos. The screenshots are left in the build folder
 // (tests/browser/demo_*.png).
 //
-// The small map has no POIs (its synthetic city has no shop signs), so the
-// server runs on a per-process copy with one POI written in beside a
-// sidewalk, listed in the manifest so that the package still verifies.
+// The small map reads none of its city's signs, so the server runs on a
+// per-process copy with the ground-truth POIs written in
+// (server/navigation_test_util.h PoiMapDir()).
 // Skipped (not failed) without node, Chromium or server/web/node_modules:
 // scripts/install_deps.sh installs them.
 #include <gtest/gtest.h>
@@ -20,10 +20,9 @@
 #include <fstream>
 #include <string>
 
-#include "core/geo.h"
 #include "core/json.h"
-#include "core/map/package.h"
 #include "sdk/cpp/sdk_test_util.h"
+#include "server/navigation_test_util.h"
 #include "tests/fixtures/small_map.h"
 #include "tests/serve_process.h"
 
@@ -33,62 +32,10 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr int kSkipExitCode = 77;  // demo_test.mjs: browser or npm packages missing
-constexpr char kPoiName[] = "星光书店";
 
 Eigen::Vector3d CentreFromCamFromWorld(const std::array<double, 4>& q, const std::array<double, 3>& t) {
   const Eigen::Quaterniond cam_from_world_rotation(q[0], q[1], q[2], q[3]);
   return -(cam_from_world_rotation.normalized().conjugate() * Eigen::Vector3d(t[0], t[1], t[2]));
-}
-
-// Writes MAP/pois/pois.geojson with one POI 3 m east of the middle of the
-// sidewalk farthest from `from_in_map` (so the route crosses the map), and
-// updates the manifest's entry for it.
-void WritePoi(const fs::path& map_dir, const Eigen::Vector3d& from_in_map) {
-  auto manifest = map::ReadManifest(map_dir);
-  ASSERT_TRUE(manifest.ok()) << manifest.status();
-  const EnuFrame frame(manifest->origin);
-  auto network = ReadJsonFile(map_dir / "roads" / "network.geojson");
-  ASSERT_TRUE(network.ok()) << network.status();
-  Eigen::Vector3d best = Eigen::Vector3d::Zero();
-  double best_distance_m = -1;
-  for (const Json& f : (*network)["features"]) {
-    if (f["properties"].value("kind", "") != "sidewalk") continue;
-    const Json& c = f["geometry"]["coordinates"];
-    const Json& a = c.front();
-    const Json& b = c.back();
-    const Eigen::Vector3d mid =
-        0.5 * (frame.EnuFromWgs84({a[1].get<double>(), a[0].get<double>(), manifest->origin.alt_m}) +
-               frame.EnuFromWgs84({b[1].get<double>(), b[0].get<double>(), manifest->origin.alt_m}));
-    const double d = (mid - from_in_map).head<2>().norm();
-    if (d > best_distance_m) {
-      best_distance_m = d;
-      best = mid;
-    }
-  }
-  ASSERT_GT(best_distance_m, 0) << "the fixture map's network has no sidewalk";
-  const Eigen::Vector3d poi_in_map(best.x() + 3.0, best.y(), 3.0);
-  const GeoPoint g = frame.Wgs84FromEnu(poi_in_map);
-  const Json pois = {
-      {"type", "FeatureCollection"},
-      {"features", Json::array({{{"type", "Feature"},
-                                 {"geometry", {{"type", "Point"}, {"coordinates", {g.lon_deg, g.lat_deg}}}},
-                                 {"properties",
-                                  {{"id", 0},
-                                   {"name", kPoiName},
-                                   {"name_en", "Starlight Books"},
-                                   {"category", "books"},
-                                   {"confidence", 0.9},
-                                   {"position_enu", {poi_in_map.x(), poi_in_map.y(), poi_in_map.z()}},
-                                   {"panoramas", Json::array()}}}}})}};
-  const fs::path path = map_dir / "pois" / "pois.geojson";
-  fs::create_directories(path.parent_path());
-  std::ofstream(path) << pois.dump();
-  auto json = ReadJsonFile(map_dir / "manifest.json");
-  ASSERT_TRUE(json.ok()) << json.status();
-  auto sha = map::Sha256OfFile(path);
-  ASSERT_TRUE(sha.ok()) << sha.status();
-  (*json)["files"]["pois/pois.geojson"] = {{"sha256", *sha}, {"bytes", fs::file_size(path)}};
-  std::ofstream(map_dir / "manifest.json") << json->dump(2);
 }
 
 TEST(BrowserDemoTest, PoseMarkerRouteAndErrorsInHeadlessChromium) {
@@ -110,10 +57,11 @@ TEST(BrowserDemoTest, PoseMarkerRouteAndErrorsInHeadlessChromium) {
   const fs::path dir = fs::temp_directory_path() / ("armap_browser_test_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
-  const fs::path map_copy = dir / "map";
-  fs::copy(map.map_dir, map_copy, fs::copy_options::recursive);
-  WritePoi(map_copy, CentreFromCamFromWorld(query->gt_q, query->gt_t));
-  if (HasFatalFailure()) return;
+  // The POI farthest from the photo's place, so that the route crosses the map.
+  const server::testing::FixtureRouteTarget target =
+      server::testing::FarthestReachablePoi(CentreFromCamFromWorld(query->gt_q, query->gt_t));
+  ASSERT_FALSE(target.poi_name.empty());
+  const fs::path map_copy = server::testing::PoiMapDir();
 
   const fs::path query_file = dir / "query.json";
   {
@@ -124,7 +72,7 @@ TEST(BrowserDemoTest, PoseMarkerRouteAndErrorsInHeadlessChromium) {
                     {"prior", {{"lat", query->lat_deg}, {"lon", query->lon_deg}, {"accuracy_m", query->accuracy_m}}},
                     {"gravity", query->gravity_in_cam},
                     {"gt_cam_from_world", {{"q", query->gt_q}, {"t", query->gt_t}}},
-                    {"poi_name", kPoiName}};
+                    {"poi_name", target.poi_name}};
     std::ofstream(query_file) << q.dump(1);
   }
 
