@@ -82,4 +82,25 @@ class ServeProcess {
   FILE* out_ = nullptr;
 };
 
+// Runs a shell command, returning its exit code (-1 if it did not exit
+// normally) and everything it printed on stdout (append 2>&1 for stderr).
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;
+};
+inline CommandResult RunCommand(const std::string& command) {
+  CommandResult result;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) {
+    result.output = "popen failed: " + command;
+    return result;
+  }
+  char buffer[4096];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.output.append(buffer, n);
+  const int status = ::pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
 }  // namespace armap::testing

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <filesystem>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -126,6 +127,25 @@ inline absl::StatusOr<std::unique_ptr<server::Server>> StartFixtureServer(const 
   options.port = 0;
   options.num_workers = 2;
   return server::Server::Start(options);
+}
+
+// The first fixture query flagged localizable.
+inline absl::StatusOr<FixtureQuery> FirstLocalizableFixtureQuery(const armap::testing::SmallMap& map) {
+  auto queries = LoadFixtureQueries(map);
+  if (!queries.ok()) return queries.status();
+  for (const FixtureQuery& q : *queries) {
+    if (q.localizable) return q;
+  }
+  return absl::NotFoundError("the small fixture city has no localizable query");
+}
+
+// "1.5,2,3": numbers at full precision, comma-separated, for the query
+// files and environment variables handed to other runtimes' tests.
+inline std::string JoinNumbers(const std::vector<double>& values) {
+  std::ostringstream out;
+  out.precision(17);
+  for (size_t i = 0; i < values.size(); ++i) out << (i ? "," : "") << values[i];
+  return out.str();
 }
 
 }  // namespace armap::sdk::testing

@@ -10,7 +10,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -24,25 +23,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string Join(const std::vector<double>& v) {
-  std::ostringstream out;
-  out.precision(17);
-  for (size_t i = 0; i < v.size(); ++i) out << (i ? "," : "") << v[i];
-  return out.str();
-}
-
 TEST(CSharpSdkTest, NUnitSuitePassesAgainstARealServer) {
   const auto& map = armap::testing::GetSmallMap();
-  auto queries = testing::LoadFixtureQueries(map);
-  ASSERT_TRUE(queries.ok()) << queries.status();
-  const testing::FixtureQuery* query = nullptr;
-  for (const auto& q : *queries) {
-    if (q.localizable) {
-      query = &q;
-      break;
-    }
-  }
-  ASSERT_NE(query, nullptr);
+  auto query = testing::FirstLocalizableFixtureQuery(map);
+  ASSERT_TRUE(query.ok()) << query.status();
   const fs::path dir = fs::temp_directory_path() / ("armap_csharp_test_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const fs::path query_file = dir / "query.txt";
@@ -53,15 +37,15 @@ TEST(CSharpSdkTest, NUnitSuitePassesAgainstARealServer) {
     std::ofstream out(query_file);
     out << "image=" << query->image_path.string() << "\n"
         << "model=" << query->camera_model << "\nwidth=" << query->width << "\nheight=" << query->height << "\n"
-        << "params=" << Join(query->camera_params) << "\n"
-        << "prior=" << Join({query->lat_deg, query->lon_deg, query->alt_m, query->accuracy_m}) << "\n"
-        << "gravity=" << Join({query->gravity_in_cam.begin(), query->gravity_in_cam.end()}) << "\n"
-        << "gt_q=" << Join({query->gt_q.begin(), query->gt_q.end()}) << "\n"
-        << "gt_t=" << Join({query->gt_t.begin(), query->gt_t.end()}) << "\n"
+        << "params=" << testing::JoinNumbers(query->camera_params) << "\n"
+        << "prior=" << testing::JoinNumbers({query->lat_deg, query->lon_deg, query->alt_m, query->accuracy_m}) << "\n"
+        << "gravity=" << testing::JoinNumbers({query->gravity_in_cam.begin(), query->gravity_in_cam.end()}) << "\n"
+        << "gt_q=" << testing::JoinNumbers({query->gt_q.begin(), query->gt_q.end()}) << "\n"
+        << "gt_t=" << testing::JoinNumbers({query->gt_t.begin(), query->gt_t.end()}) << "\n"
         // Navigation: a POI, where the network reaches it, and a start node.
         << "poi=" << target.poi_name_en << "\n"
-        << "poi_on_network=" << Join({target.poi_snapped.lat_deg, target.poi_snapped.lon_deg}) << "\n"
-        << "nav_start=" << Join({target.start.lat_deg, target.start.lon_deg}) << "\n";
+        << "poi_on_network=" << testing::JoinNumbers({target.poi_snapped.lat_deg, target.poi_snapped.lon_deg}) << "\n"
+        << "nav_start=" << testing::JoinNumbers({target.start.lat_deg, target.start.lon_deg}) << "\n";
   }
   int exit_code = -1;
   std::string output;
@@ -72,13 +56,9 @@ TEST(CSharpSdkTest, NUnitSuitePassesAgainstARealServer) {
     const std::string command = "cd '" + dir.string() + "' && ARMAP_TEST_SERVER=" + address + " ARMAP_TEST_QUERY='" +
                                 query_file.string() + "' " + ARMAP_NUNIT_CONSOLE + " -nologo -noshadow -xml='" +
                                 (dir / "TestResult.xml").string() + "' '" + ARMAP_CSHARP_TESTS_DLL + "' 2>&1";
-    FILE* pipe = ::popen(command.c_str(), "r");
-    ASSERT_NE(pipe, nullptr);
-    char buffer[4096];
-    size_t n;
-    while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) output.append(buffer, n);
-    const int status = ::pclose(pipe);
-    exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    const armap::testing::CommandResult run = armap::testing::RunCommand(command);
+    exit_code = run.exit_code;
+    output = run.output;
   }  // the server is stopped here
   fs::remove_all(dir);
   server::testing::RemovePoiMapCopy();

@@ -11,7 +11,6 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -24,25 +23,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string Join(const std::vector<double>& v) {
-  std::ostringstream out;
-  out.precision(17);
-  for (size_t i = 0; i < v.size(); ++i) out << (i ? "," : "") << v[i];
-  return out.str();
-}
-
 TEST(WasmSdkTest, NodeSuitePassesAgainstARealHttpServer) {
   const auto& map = armap::testing::GetSmallMap();
-  auto queries = testing::LoadFixtureQueries(map);
-  ASSERT_TRUE(queries.ok()) << queries.status();
-  const testing::FixtureQuery* query = nullptr;
-  for (const auto& q : *queries) {
-    if (q.localizable) {
-      query = &q;
-      break;
-    }
-  }
-  ASSERT_NE(query, nullptr);
+  auto query = testing::FirstLocalizableFixtureQuery(map);
+  ASSERT_TRUE(query.ok()) << query.status();
   const server::testing::FixtureRouteTarget poi = server::testing::FarthestReachablePoi();
   ASSERT_FALSE(poi.poi_name_en.empty());
   const fs::path copy = server::testing::PoiMapDir();
@@ -50,13 +34,13 @@ TEST(WasmSdkTest, NodeSuitePassesAgainstARealHttpServer) {
   std::string env = std::string("ARMAP_WASM_PKG='") + ARMAP_WASM_PKG + "'" +
                     " ARMAP_TEST_QUERY_IMAGE='" + query->image_path.string() + "'" +
                     " ARMAP_TEST_QUERY_CAMERA='" + query->camera_model + "," + std::to_string(query->width) + "," +
-                    std::to_string(query->height) + "," + Join(query->camera_params) + "'" +
-                    " ARMAP_TEST_QUERY_PRIOR='" + Join({query->lat_deg, query->lon_deg, query->alt_m, query->accuracy_m}) + "'" +
-                    " ARMAP_TEST_QUERY_GRAVITY='" + Join({query->gravity_in_cam.begin(), query->gravity_in_cam.end()}) + "'" +
-                    " ARMAP_TEST_GT_Q='" + Join({query->gt_q.begin(), query->gt_q.end()}) + "'" +
-                    " ARMAP_TEST_GT_T='" + Join({query->gt_t.begin(), query->gt_t.end()}) + "'" +
+                    std::to_string(query->height) + "," + testing::JoinNumbers(query->camera_params) + "'" +
+                    " ARMAP_TEST_QUERY_PRIOR='" + testing::JoinNumbers({query->lat_deg, query->lon_deg, query->alt_m, query->accuracy_m}) + "'" +
+                    " ARMAP_TEST_QUERY_GRAVITY='" + testing::JoinNumbers({query->gravity_in_cam.begin(), query->gravity_in_cam.end()}) + "'" +
+                    " ARMAP_TEST_GT_Q='" + testing::JoinNumbers({query->gt_q.begin(), query->gt_q.end()}) + "'" +
+                    " ARMAP_TEST_GT_T='" + testing::JoinNumbers({query->gt_t.begin(), query->gt_t.end()}) + "'" +
                     " ARMAP_TEST_POI='" + poi.poi_name_en + "'" +
-                    " ARMAP_TEST_START='" + Join({poi.start.lat_deg, poi.start.lon_deg, poi.start.alt_m}) + "'";
+                    " ARMAP_TEST_START='" + testing::JoinNumbers({poi.start.lat_deg, poi.start.lon_deg, poi.start.alt_m}) + "'";
   int exit_code = -1;
   std::string output;
   {
@@ -65,13 +49,9 @@ TEST(WasmSdkTest, NodeSuitePassesAgainstARealHttpServer) {
     ASSERT_FALSE(url.empty()) << "armap serve printed no 'http on' ready line";
     const std::string command = env + " ARMAP_TEST_HTTP='" + url + "' " + ARMAP_NODE + " --test '" +
                                 ARMAP_WASM_LIVE_TEST + "' 2>&1";
-    FILE* pipe = ::popen(command.c_str(), "r");
-    ASSERT_NE(pipe, nullptr);
-    char buffer[4096];
-    size_t n;
-    while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) output.append(buffer, n);
-    const int status = ::pclose(pipe);
-    exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    const armap::testing::CommandResult run = armap::testing::RunCommand(command);
+    exit_code = run.exit_code;
+    output = run.output;
   }  // the server is stopped here
   server::testing::RemovePoiMapCopy();
   std::printf("%s\n", output.c_str());

@@ -43,16 +43,8 @@ TEST(BrowserDemoTest, PoseMarkerRouteAndErrorsInHeadlessChromium) {
     GTEST_SKIP() << "node not found at configure time; run scripts/install_deps.sh";
   }
   const auto& map = testing::GetSmallMap();
-  auto queries = sdk::testing::LoadFixtureQueries(map);
-  ASSERT_TRUE(queries.ok()) << queries.status();
-  const sdk::testing::FixtureQuery* query = nullptr;
-  for (const auto& q : *queries) {
-    if (q.localizable) {
-      query = &q;
-      break;
-    }
-  }
-  ASSERT_NE(query, nullptr) << "the fixture has no localizable query";
+  auto query = sdk::testing::FirstLocalizableFixtureQuery(map);
+  ASSERT_TRUE(query.ok()) << query.status();
 
   const fs::path dir = fs::temp_directory_path() / ("armap_browser_test_" + std::to_string(::getpid()));
   fs::remove_all(dir);
@@ -85,13 +77,9 @@ TEST(BrowserDemoTest, PoseMarkerRouteAndErrorsInHeadlessChromium) {
     const std::string command = "ARMAP_WEB_URL='" + addresses.http + "' ARMAP_WEB_QUERY='" + query_file.string() +
                                 "' ARMAP_WEB_OUT='" + std::string(ARMAP_WEB_OUT) + "' timeout 120 '" + ARMAP_NODE +
                                 "' '" + ARMAP_DEMO_TEST_SCRIPT + "' 2>&1";
-    FILE* pipe = ::popen(command.c_str(), "r");
-    ASSERT_NE(pipe, nullptr);
-    char buffer[4096];
-    size_t n;
-    while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) output.append(buffer, n);
-    const int status = ::pclose(pipe);
-    exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    const armap::testing::CommandResult run = armap::testing::RunCommand(command);
+    exit_code = run.exit_code;
+    output = run.output;
   }  // the server is stopped here
   fs::remove_all(dir);
   std::printf("%s\n", output.c_str());
