@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/camera_angles.h"
 #include "core/features/matching.h"
 #include "core/features/retrieval.h"
 #include "core/features/vlad.h"
@@ -28,7 +29,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-constexpr double kRadToDeg = 180.0 / M_PI;
 
 double MsSince(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
@@ -97,17 +97,12 @@ const char* FailureReasonName(FailureReason reason) {
 
 GeoPose GeoPoseFromCamFromWorld(const Rigid3d& cam_from_world, const EnuFrame& map_frame) {
   const Rigid3d world_from_cam = cam_from_world.Inverse();
-  const Eigen::Matrix3d r = world_from_cam.rotation.toRotationMatrix();
-  const Eigen::Vector3d forward = r.col(2), right = r.col(0), down = r.col(1);
+  const CameraAnglesDeg angles = CameraAnglesFromEnuFromCam(world_from_cam.rotation.toRotationMatrix());
   GeoPose g;
   g.position = map_frame.Wgs84FromEnu(world_from_cam.translation);
-  double heading = std::atan2(forward.x(), forward.y()) * kRadToDeg;  // clockwise from north
-  if (heading < 0) heading += 360.0;
-  g.heading_deg = heading;
-  g.pitch_deg = std::atan2(forward.z(), forward.head<2>().norm()) * kRadToDeg;
-  // Level camera: right is horizontal and down points down; turning the
-  // phone clockwise tips the right axis down.
-  g.roll_deg = std::atan2(-right.z(), -down.z()) * kRadToDeg;
+  g.heading_deg = angles.heading_deg;
+  g.pitch_deg = angles.pitch_deg;
+  g.roll_deg = angles.roll_deg;
   return g;
 }
 

@@ -1,5 +1,7 @@
 #include "armap/sdk/core/geodesy.h"
 
+#include "core/camera_angles.h"
+
 #include <cmath>
 
 #include <Eigen/Geometry>
@@ -88,17 +90,12 @@ Rigid3 Inverse(const Rigid3& a_from_b) {
 Rigid3 Normalized(const Rigid3& pose) { return Make(Q(pose), T(pose)); }
 
 GeoPose GeoPoseFromMapFromCam(const EnuFrame& frame, const Rigid3& map_from_cam) {
-  const Eigen::Matrix3d r = Q(map_from_cam).toRotationMatrix();
-  const Eigen::Vector3d right = r.col(0), down = r.col(1), forward = r.col(2);
+  const CameraAnglesDeg angles = CameraAnglesFromEnuFromCam(Q(map_from_cam).toRotationMatrix());
   GeoPose g;
   g.position = frame.Wgs84FromEnu(T(map_from_cam));
-  double heading = std::atan2(forward.x(), forward.y()) * kRadToDeg;  // clockwise from north
-  if (heading < 0) heading += 360.0;
-  g.heading_deg = heading;
-  g.pitch_deg = std::atan2(forward.z(), forward.head<2>().norm()) * kRadToDeg;
-  // Level camera: right is horizontal and down points down; turning the
-  // phone clockwise tips the right axis down.
-  g.roll_deg = std::atan2(-right.z(), -down.z()) * kRadToDeg;
+  g.heading_deg = angles.heading_deg;
+  g.pitch_deg = angles.pitch_deg;
+  g.roll_deg = angles.roll_deg;
   return g;
 }
 
