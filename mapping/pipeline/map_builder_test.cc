@@ -52,7 +52,7 @@ MapBuildOptions FastOptions() {
 
 TEST(MapBuilderTest, BuildsAPackageAndImprovesTheTrajectory) {
   const fs::path out = TempPath("armap_map_builder_test_map");
-  MapBuildRequest request{SmallCity(), out, {}, /*overwrite=*/true};
+  MapBuildRequest request{SmallCity(), out, {}, /*overwrite=*/true, /*rerun_stages=*/{}};
   auto report = BuildMap(request, FastOptions());
   ASSERT_THAT(report.status(), IsOk());
   // Contract keys.
@@ -138,7 +138,7 @@ TEST(MapBuilderTest, BadConfigAndOutputsAreRefused) {
   // A capture that does not exist: an error, and no output folder appears.
   const fs::path out = fs::temp_directory_path() / "armap_map_builder_test_none";
   fs::remove_all(out);
-  MapBuildRequest request{fs::temp_directory_path() / "armap_no_capture_here", out, {}, false};
+  MapBuildRequest request{fs::temp_directory_path() / "armap_no_capture_here", out, {}, false, {}};
   EXPECT_THAT(BuildMap(request, FastOptions()), StatusIs(absl::StatusCode::kNotFound, HasSubstr("armap_no_capture_here")));
   EXPECT_FALSE(fs::exists(out));
 }
