@@ -423,7 +423,20 @@ absl::StatusOr<WhiteModelResult> BuildWhiteModels(const LidarMap& lidar, const P
       const int b0 = static_cast<int>((zmin[c] - options.min_point_height_m) / 0.5);
       const int b1 = std::min(63, static_cast<int>((zmax[c] - options.min_point_height_m) / 0.5));
       const int filled = __builtin_popcountll(zbins[c]);
-      if (filled < options.min_wall_continuity * (b1 - b0 + 1)) continue;
+      if (filled < options.min_wall_continuity * (b1 - b0 + 1)) {
+        // A facade seen at a grazing angle is crossed by each beam along a
+        // slanted line, so one 0.25 m column holds a sparse set of heights
+        // (35% of the bins on a tower's side street): its 3x3 neighbourhood
+        // fills them in. A crown's hollow is metres across, wider than that.
+        uint64_t near_bins = 0;
+        for (int dy = -1; dy <= 1; ++dy)
+          for (int dx = -1; dx <= 1; ++dx) {
+            const int x = ix + dx, y = iy + dy;
+            if (x >= 0 && y >= 0 && x < grid.nx && y < grid.ny) near_bins |= zbins[static_cast<size_t>(y) * grid.nx + x];
+          }
+        const uint64_t span_mask = (b1 - b0 + 1 >= 64 ? ~uint64_t{0} : ((uint64_t{1} << (b1 - b0 + 1)) - 1)) << b0;
+        if (__builtin_popcountll(near_bins & span_mask) < options.min_wall_continuity * (b1 - b0 + 1)) continue;
+      }
       {
         wall.at<uint8_t>(iy, ix) = 255;
         ++num_wall_cells;

@@ -37,6 +37,29 @@ struct Line {
 
 }  // namespace
 
+Polygon2 RemoveRepeatedAndCollinear(const Polygon2& poly) {
+  // Until nothing changes: dropping a repeated vertex can leave its
+  // neighbours collinear (a zero-length jog between two edges of one line).
+  Polygon2 p = poly;
+  for (bool changed = true; changed && p.size() >= 3;) {
+    changed = false;
+    const size_t n = p.size();
+    for (size_t i = 0; i < n; ++i) {
+      const Eigen::Vector2d& prev = p[(i + n - 1) % n];
+      const Eigen::Vector2d& cur = p[i];
+      const Eigen::Vector2d& next = p[(i + 1) % n];
+      const Eigen::Vector2d d1 = cur - prev, d2 = next - cur;
+      const double cross = d1.x() * d2.y() - d1.y() * d2.x();
+      if (d1.norm() < 1e-6 || (std::abs(cross) < 1e-9 * std::max(1.0, d1.norm() * d2.norm()) && d1.dot(d2) > 0)) {
+        p.erase(p.begin() + static_cast<long>(i));
+        changed = true;
+        break;
+      }
+    }
+  }
+  return p.size() >= 3 ? p : poly;
+}
+
 Polygon2 Rectilinearize(const Polygon2& poly, double tol_deg) {
   const size_t n = poly.size();
   if (n < 4) return poly;
@@ -76,7 +99,8 @@ Polygon2 Rectilinearize(const Polygon2& poly, double tol_deg) {
     out.push_back(prev.dir == Dir::kH ? Eigen::Vector2d(cur.coordinate, prev.coordinate)
                                       : Eigen::Vector2d(prev.coordinate, cur.coordinate));
   }
-  return out;
+  // A jog shorter than the snapping merged away leaves a repeated vertex.
+  return RemoveRepeatedAndCollinear(out);
 }
 
 bool MostlyRectilinear(const Polygon2& poly, double tol_deg, double min_fraction) {
@@ -148,20 +172,7 @@ Polygon2 Cleanup(const Polygon2& poly, double min_length_m) {
     Polygon2 q = PolygonFromAxisEdges(next, p);
     p = q;
   }
-  // Repeated and collinear vertices.
-  Polygon2 out;
-  const size_t n = p.size();
-  for (size_t i = 0; i < n; ++i) {
-    const Eigen::Vector2d& prev = p[(i + n - 1) % n];
-    const Eigen::Vector2d& cur = p[i];
-    const Eigen::Vector2d& next = p[(i + 1) % n];
-    if ((cur - prev).norm() < 1e-6) continue;
-    const Eigen::Vector2d d1 = cur - prev, d2 = next - cur;
-    const double cross = d1.x() * d2.y() - d1.y() * d2.x();
-    if (std::abs(cross) < 1e-9 * std::max(1.0, d1.norm() * d2.norm()) && d1.dot(d2) > 0) continue;
-    out.push_back(cur);
-  }
-  return out.size() >= 3 ? out : p;
+  return RemoveRepeatedAndCollinear(p);
 }
 
 namespace {

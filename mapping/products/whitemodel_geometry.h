@@ -13,6 +13,10 @@ using Polygon2 = std::vector<Eigen::Vector2d>;  // not closed
 
 double SignedArea(const Polygon2& poly);  // > 0 for CCW
 
+// Drops repeated vertices and vertices between collinear edges of one
+// direction, until none is left (the input when fewer than 3 would remain).
+Polygon2 RemoveRepeatedAndCollinear(const Polygon2& poly);
+
 // Snaps edges within tol_deg of the u (x) or v (y) axis onto it, merges
 // consecutive edges of one direction and puts the vertices at the
 // intersections. Returns the input unchanged when an edge is oblique.

@@ -421,6 +421,22 @@ TEST(WhiteModelGeometry, RectilinearizeSnapsANoisyL) {
   EXPECT_EQ(pieces.size(), 2u);
 }
 
+TEST(WhiteModelGeometry, RectilinearizeMergesASnappedAwayJogIntoARectangle) {
+  // A raster outline of the default city: a 0.5 m spike on the bottom edge
+  // snaps to a zero-length jog; left in, it broke the axis edges (and with
+  // them the heights measured on them).
+  const internal::Polygon2 spiky{{-89.87, 3.87}, {-89.87, 37.48}, {-66.52, 37.48}, {-66.52, 3.87},
+                                 {-87.36, 3.87}, {-87.61, 4.37},  {-87.86, 3.87}};
+  const internal::Polygon2 snapped = internal::Rectilinearize(spiky, 45.0);
+  ASSERT_EQ(snapped.size(), 4u);
+  EXPECT_FALSE(internal::AxisEdges(snapped).empty());
+  const internal::Polygon2 truth{{-89.87, 3.87}, {-66.52, 3.87}, {-66.52, 37.48}, {-89.87, 37.48}};
+  EXPECT_GT(internal::PolygonIoU(snapped, truth), 0.999);
+  // Repeated and collinear vertices go, in any order; a triangle stays.
+  EXPECT_EQ(internal::RemoveRepeatedAndCollinear({{0, 0}, {5, 0}, {5, 0}, {10, 0}, {10, 10}, {0, 10}}).size(), 4u);
+  EXPECT_EQ(internal::RemoveRepeatedAndCollinear({{0, 0}, {1, 0}, {0, 1}}).size(), 3u);
+}
+
 TEST(WhiteModelGeometry, SimplifyDropsJogsWithinTheTolerance) {
   // A rectangle with a 0.4 m deep, 3 m wide jog: gone at 1 m, kept at 0.2 m.
   const internal::Polygon2 jog{{0, 0}, {10, 0}, {10, 4}, {10.4, 4}, {10.4, 7}, {10, 7}, {10, 12}, {0, 12}};
