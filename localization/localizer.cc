@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <iterator>
+#include <limits>
 #include <numeric>
 #include <optional>
 #include <unordered_map>
@@ -112,6 +114,9 @@ absl::Status Localizer::Options::Validate() const {
   };
   if (max_image_size_px != 0 && max_image_size_px < 64) return bad("max_image_size_px", max_image_size_px, "0 or >= 64");
   if (max_features < 16) return bad("max_features", max_features, ">= 16");
+  if (!(query_contrast_threshold >= 0 && query_contrast_threshold < 1)) {
+    return bad("query_contrast_threshold", query_contrast_threshold, "0 (the map's) or in (0, 1)");
+  }
   if (num_retrieved < 1) return bad("num_retrieved", num_retrieved, "> 0");
   if (!(min_search_radius_m > 0)) return bad("min_search_radius_m", min_search_radius_m, "> 0");
   if (!(search_sigmas > 0)) return bad("search_sigmas", search_sigmas, "> 0");
@@ -123,6 +128,10 @@ absl::Status Localizer::Options::Validate() const {
   if (min_inliers < 6) return bad("min_inliers", min_inliers, ">= 6");
   if (!(min_confidence >= 0 && min_confidence <= 1)) return bad("min_confidence", min_confidence, "in [0, 1]");
   if (!(max_gravity_error_deg > 0)) return bad("max_gravity_error_deg", max_gravity_error_deg, "> 0");
+  if (!(guided_view_radius_m > 0)) return bad("guided_view_radius_m", guided_view_radius_m, "> 0");
+  if (!(guided_max_descriptor_distance > 0 && guided_max_descriptor_distance <= 2)) {
+    return bad("guided_max_descriptor_distance", guided_max_descriptor_distance, "in (0, 2]");
+  }
   return absl::OkStatus();
 }
 
@@ -167,6 +176,9 @@ struct Localizer::Impl {
     double rms_px = 0;
     double inlier_hull_area = 0;  // convex hull of the inliers, normalised plane
     double score = 0;             // inliers less the prior's penalty (see SearchViews)
+    // Query features the pose explains against every landmark near it
+    // (GuidedInliers); 0 when not counted.
+    int guided_inliers = 0;
   };
   struct SearchTimings {
     double retrieve_ms = 0, match_ms = 0, pose_ms = 0;
@@ -188,6 +200,18 @@ struct Localizer::Impl {
                      double focal_px, const QueryPrior& prior, double radius_scale, SearchTimings* timings) const;
   // Matching and pose against the landmarks of one covisibility group: the
   // best pose, and a second one from the matches the first leaves out.
+  // Pose-guided recount (active search): the landmarks seen by the map's
+  // views within guided_view_radius_m of the candidate's camera are
+  // projected with its pose; a query feature counts when the nearest
+  // descriptor among the landmarks projected within max_reproj_error_px of
+  // it is close (guided_max_descriptor_distance) and passes the ratio test
+  // among them. At a repeated facade the wrong place explains the repeated
+  // part of the photo only, the right place that part and the rest; the
+  // retrieved group's own count cannot tell, because the ratio test there
+  // removes matches whose twin is in the same group.
+  // Returns (query feature, landmark) pairs, by feature.
+  std::vector<std::pair<uint32_t, uint32_t>> GuidedInliers(const Rigid3d& cam_from_world, const features::FeatureSet& query_features,
+                                      const std::vector<Eigen::Vector2d>& normalized, double focal_px) const;
   std::vector<PoseCandidate> LocalizeInGroup(const features::FeatureSet& query_features,
                                              const std::vector<Eigen::Vector2d>& normalized,
                                              const std::vector<uint32_t>& group, double focal_px,
@@ -240,6 +264,7 @@ absl::StatusOr<std::unique_ptr<Localizer>> Localizer::Load(const fs::path& map_d
   ARMAP_RETURN_IF_ERROR(Annotate(extractor.Validate(), (map_dir / "config.json").string()));
   features::ExtractorOptions query_extractor = extractor;
   query_extractor.max_features = options.max_features;
+  if (options.query_contrast_threshold > 0) query_extractor.contrast_threshold = options.query_contrast_threshold;
   ARMAP_ASSIGN_OR_RETURN(impl->extractor, features::FeatureExtractor::Create(query_extractor));
   if (impl->landmarks.descriptor_dim != impl->codebook.dim()) {
     return absl::DataLossError(absl::StrCat(map_dir.string(), ": landmark descriptors have dim ",
@@ -292,6 +317,120 @@ std::vector<uint32_t> Localizer::Impl::CandidateViews(const QueryPrior& prior, d
     if (!centre || (view_centres[v].head<2>() - centre->xy).norm() <= radius_m) out.push_back(v);
   }
   return out;
+}
+
+std::vector<std::pair<uint32_t, uint32_t>> Localizer::Impl::GuidedInliers(
+    const Rigid3d& cam_from_world, const features::FeatureSet& query_features,
+    const std::vector<Eigen::Vector2d>& normalized, double focal_px) const {
+  std::vector<std::pair<uint32_t, uint32_t>> explained;
+  if (normalized.empty()) return explained;
+  const Eigen::Vector3d centre = CameraCenter(cam_from_world);
+  // Landmarks seen from near the pose, each once (a per-thread stamp per
+  // landmark instead of sorting: this runs a dozen times per query).
+  thread_local std::vector<uint32_t> stamp;
+  thread_local uint32_t epoch = 0;
+  if (stamp.size() != landmarks.size() || ++epoch == 0) {
+    stamp.assign(landmarks.size(), 0);
+    epoch = 1;
+  }
+  std::vector<uint32_t> nearby;
+  const double radius2_m = options.guided_view_radius_m * options.guided_view_radius_m;
+  for (uint32_t v = 0; v < views.size(); ++v) {
+    if ((view_centres[v].head<2>() - centre.head<2>()).squaredNorm() > radius2_m) continue;
+    for (uint32_t o = view_begin[v]; o < view_begin[v + 1]; ++o) {
+      const uint32_t l = view_landmarks[o];
+      if (stamp[l] != epoch) {
+        stamp[l] = epoch;
+        nearby.push_back(l);
+      }
+    }
+  }
+
+  // Bucket their projections on the normalised plane in cells one search
+  // radius wide (CSR), over the area the query's features cover.
+  const double radius = options.max_reproj_error_px / focal_px;
+  Eigen::Vector2d lo = normalized.front(), hi = normalized.front();
+  for (const Eigen::Vector2d& n : normalized) {
+    lo = lo.cwiseMin(n);
+    hi = hi.cwiseMax(n);
+  }
+  lo.array() -= radius;
+  hi.array() += radius;
+  const int cols = std::max(1, static_cast<int>(std::ceil((hi.x() - lo.x()) / radius)));
+  const int rows = std::max(1, static_cast<int>(std::ceil((hi.y() - lo.y()) / radius)));
+  if (static_cast<int64_t>(cols) * rows > 4'000'000) return explained;  // a degenerate pose's huge spread
+  struct Projected {
+    uint32_t landmark;
+    uint32_t cell;
+    Eigen::Vector2f n;
+  };
+  std::vector<Projected> projected;
+  projected.reserve(nearby.size());
+  const Eigen::Matrix3d rotation = cam_from_world.rotation.toRotationMatrix();
+  for (uint32_t l : nearby) {
+    const Eigen::Vector3d p = rotation * landmarks.positions[l] + cam_from_world.translation;
+    if (p.z() < 0.1) continue;
+    const Eigen::Vector2d n = p.head<2>() / p.z();
+    if (n.x() < lo.x() || n.y() < lo.y() || n.x() >= hi.x() || n.y() >= hi.y()) continue;
+    const int cx = std::min(cols - 1, static_cast<int>((n.x() - lo.x()) / radius));
+    const int cy = std::min(rows - 1, static_cast<int>((n.y() - lo.y()) / radius));
+    projected.push_back({l, static_cast<uint32_t>(cy * cols + cx), n.cast<float>()});
+  }
+  std::vector<uint32_t> cell_begin(static_cast<size_t>(cols) * rows + 1, 0);
+  for (const Projected& p : projected) ++cell_begin[p.cell + 1];
+  for (size_t c = 1; c < cell_begin.size(); ++c) cell_begin[c] += cell_begin[c - 1];
+  std::vector<Projected> by_cell(projected.size());
+  {
+    std::vector<uint32_t> fill(cell_begin.begin(), cell_begin.end() - 1);
+    for (const Projected& p : projected) by_cell[fill[p.cell]++] = p;
+  }
+
+  // Descriptors are unit vectors scaled by 512 (RootSIFT, uint8).
+  const int dim = landmarks.descriptor_dim;
+  const double max_d2 = std::pow(options.guided_max_descriptor_distance * 512.0, 2);
+  const double ratio2 = static_cast<double>(options.max_ratio) * options.max_ratio;
+  const double radius2 = radius * radius;
+  std::vector<std::pair<uint32_t, uint32_t>> matched;  // (landmark, feature)
+  for (size_t i = 0; i < normalized.size(); ++i) {
+    const Eigen::Vector2d& n = normalized[i];
+    const int cx = static_cast<int>((n.x() - lo.x()) / radius);
+    const int cy = static_cast<int>((n.y() - lo.y()) / radius);
+    const uint8_t* q = query_features.descriptors.data() + i * static_cast<size_t>(dim);
+    int64_t best = std::numeric_limits<int64_t>::max(), second = best;
+    uint32_t best_landmark = 0;
+    for (int y = std::max(0, cy - 1); y <= std::min(rows - 1, cy + 1); ++y) {
+      for (int x = std::max(0, cx - 1); x <= std::min(cols - 1, cx + 1); ++x) {
+        const size_t cell = static_cast<size_t>(y) * cols + x;
+        for (uint32_t e = cell_begin[cell]; e < cell_begin[cell + 1]; ++e) {
+          const uint32_t l = by_cell[e].landmark;
+          if ((by_cell[e].n.cast<double>() - n).squaredNorm() > radius2) continue;
+          const uint8_t* t = landmarks.descriptor(l);
+          int64_t d2 = 0;
+          for (int k = 0; k < dim; ++k) {
+            const int d = static_cast<int>(q[k]) - static_cast<int>(t[k]);
+            d2 += d * d;
+          }
+          if (d2 < best) {
+            second = best;
+            best = d2;
+            best_landmark = l;
+          } else if (d2 < second) {
+            second = d2;
+          }
+        }
+      }
+    }
+    if (best > max_d2) continue;
+    if (second != std::numeric_limits<int64_t>::max() && best > ratio2 * second) continue;
+    matched.emplace_back(best_landmark, static_cast<uint32_t>(i));
+  }
+  // A landmark explains one feature (its first).
+  std::sort(matched.begin(), matched.end());
+  for (size_t k = 0; k < matched.size(); ++k) {
+    if (k == 0 || matched[k].first != matched[k - 1].first) explained.emplace_back(matched[k].second, matched[k].first);
+  }
+  std::sort(explained.begin(), explained.end());
+  return explained;
 }
 
 std::vector<Localizer::Impl::PoseCandidate> Localizer::Impl::LocalizeInGroup(
@@ -430,18 +569,104 @@ Localizer::Impl::Search Localizer::Impl::SearchViews(const features::FeatureSet&
     }
     search.num_matches = std::max(search.num_matches, num_matches);
   }
-  bool have_best = false;
-  for (const PoseCandidate& p : candidates) {
-    if (!have_best || p.score > search.best.score) search.best = p;
-    have_best = true;
-  }
-  for (const PoseCandidate& p : candidates) {
-    const double apart_m = (CameraCenter(p.cam_from_world) - CameraCenter(search.best.cam_from_world)).norm();
-    const double apart_deg = RotationErrorDeg(p.cam_from_world.rotation, search.best.cam_from_world.rotation);
-    if (apart_m > 1.0 || apart_deg > 5.0) {
+  auto disagree = [](const PoseCandidate& a, const PoseCandidate& b) {
+    return (CameraCenter(a.cam_from_world) - CameraCenter(b.cam_from_world)).norm() > 1.0 ||
+           RotationErrorDeg(a.cam_from_world.rotation, b.cam_from_world.rotation) > 5.0;
+  };
+  auto pick = [&] {
+    search.best = PoseCandidate();
+    search.rival_score = 0;
+    search.strongest_rival_inliers = 0;
+    bool have_best = false;
+    for (const PoseCandidate& p : candidates) {
+      if (!have_best || p.score > search.best.score) search.best = p;
+      have_best = true;
+    }
+    for (const PoseCandidate& p : candidates) {
+      if (!disagree(p, search.best)) continue;
       search.rival_score = std::max(search.rival_score, p.score);
       search.strongest_rival_inliers = std::max(search.strongest_rival_inliers, p.num_inliers);
     }
+  };
+  pick();
+  // Disagreeing candidates with real support: recount each against all
+  // the landmarks near it and decide on those counts. A rival then counts
+  // only with what it explains and the best does not: an alias of the
+  // right place at a repeated facade explains a subset of the photo.
+  // Only then: recounting a lone weak winner would lift a slightly wrong
+  // pose (a metre off in a sparse map) to full confidence as readily as a
+  // right one.
+  if (options.guided_recount && search.strongest_rival_inliers >= options.min_inliers) {
+    auto t_guided = Clock::now();
+    // Candidates that agree with a stronger one add nothing to the choice.
+    std::sort(candidates.begin(), candidates.end(),
+              [](const PoseCandidate& a, const PoseCandidate& b) { return a.score > b.score; });
+    std::vector<PoseCandidate> distinct;
+    for (const PoseCandidate& p : candidates) {
+      if (std::none_of(distinct.begin(), distinct.end(), [&](const PoseCandidate& d) { return !disagree(p, d); })) {
+        distinct.push_back(p);
+      }
+    }
+    candidates = std::move(distinct);
+    std::vector<std::vector<std::pair<uint32_t, uint32_t>>> explained(candidates.size());
+    std::vector<double> penalty(candidates.size());
+    for (size_t k = 0; k < candidates.size(); ++k) {
+      PoseCandidate& p = candidates[k];
+      penalty[k] = p.num_inliers - p.score;  // the prior's say, as before
+      explained[k] = GuidedInliers(p.cam_from_world, feats, normalized, focal_px);
+      p.guided_inliers = static_cast<int>(explained[k].size());
+      p.num_inliers = std::max(p.num_inliers, p.guided_inliers);
+      p.score = p.num_inliers - penalty[k];
+    }
+    size_t best_k = 0;
+    for (size_t k = 1; k < candidates.size(); ++k) {
+      if (candidates[k].score > candidates[best_k].score) best_k = k;
+    }
+    // The winner's pose, refined on everything it explains, counted again.
+    PoseCandidate& winner = candidates[best_k];
+    if (winner.guided_inliers >= options.min_inliers) {
+      PoseCorrespondences c;
+      for (const auto& [f, l] : explained[best_k]) {
+        c.normalized.push_back(normalized[f]);
+        c.point_in_world.push_back(landmarks.positions[l]);
+      }
+      AbsolutePoseOptions refine;
+      refine.focal_px = focal_px;
+      refine.max_error_px = options.max_reproj_error_px;
+      refine.has_gravity = prior.has_gravity;
+      refine.gravity_in_cam = prior.gravity_in_cam;
+      double rms_px = 0;
+      const Rigid3d refined =
+          RefineAbsolutePose(c, std::vector<char>(c.size(), 1), winner.cam_from_world, refine, &rms_px);
+      auto again = GuidedInliers(refined, feats, normalized, focal_px);
+      if (again.size() > explained[best_k].size()) {
+        winner.cam_from_world = refined;
+        winner.rms_px = rms_px;
+        explained[best_k] = std::move(again);
+        winner.guided_inliers = static_cast<int>(explained[best_k].size());
+        winner.num_inliers = std::max(winner.num_inliers, winner.guided_inliers);
+        winner.score = winner.num_inliers - penalty[best_k];
+      }
+    }
+    search.best = winner;
+    search.rival_score = 0;
+    search.strongest_rival_inliers = 0;
+    // A rival counts with what it explains and the winner does not.
+    for (size_t k = 0; k < candidates.size(); ++k) {
+      if (k == best_k || !disagree(candidates[k], search.best)) continue;
+      int exclusive = 0;
+      auto w = explained[best_k].begin();
+      for (const auto& [f, l] : explained[k]) {
+        while (w != explained[best_k].end() && w->first < f) ++w;
+        if (w == explained[best_k].end() || w->first != f) ++exclusive;
+      }
+      ARMAP_LOG_DEBUG("localize: rival with {} guided inliers, {} not explained by the best ({} guided)",
+                      candidates[k].guided_inliers, exclusive, search.best.guided_inliers);
+      search.rival_score = std::max(search.rival_score, exclusive - penalty[k]);
+      search.strongest_rival_inliers = std::max(search.strongest_rival_inliers, exclusive);
+    }
+    ARMAP_LOG_DEBUG("localize: guided recount of {} candidates in {:.1f} ms", candidates.size(), MsSince(t_guided));
+    timings->pose_ms += MsSince(t_guided);
   }
   return search;
 }

@@ -135,6 +135,10 @@ class Localizer {
     int max_image_size_px = 640;
     // Features extracted from a query image.
     int max_features = 2000;
+    // SIFT contrast threshold for query images; 0 uses the map's. A higher
+    // one keeps only the stronger keypoints (their descriptors are the
+    // same), which saves most of the extraction time spent on weak ones.
+    double query_contrast_threshold = 0;
     // Views kept after retrieval (before covisibility grouping).
     int num_retrieved = 12;
     // Views whose centre is within max(min_search_radius_m,
@@ -152,6 +156,16 @@ class Localizer {
     // Inliers' worth of score a pose candidate loses per squared sigma of
     // distance from the position prior (rival poses at repeated facades).
     double prior_weight = 3.0;
+    // When pose candidates disagree (repeated facades), each is recounted
+    // against every landmark seen from map views within
+    // guided_view_radius_m of it, projected with its pose (active search),
+    // and the choice and the confidence use those counts. A guided match
+    // needs a descriptor distance (unit vectors) of at most
+    // guided_max_descriptor_distance and passes max_ratio among the
+    // landmarks projected near it.
+    bool guided_recount = true;
+    double guided_view_radius_m = 40.0;
+    double guided_max_descriptor_distance = 0.7;
     // Lowe ratio for query-to-landmark matching.
     float max_ratio = 0.85f;
     // Keep a match only when the query feature is also the landmark's

@@ -96,6 +96,48 @@ TEST(LocalizerTest, LocalizesTheSmallCitysQueriesAccuratelyAndHonestly) {
   EXPECT_GT(accurate, localizable / 2) << accurate << " of " << localizable;
 }
 
+// The guided recount of disagreeing candidates (repeated facades) may only
+// turn rejections into right answers: on the small city, with it on, no
+// answer is confidently wrong, no accurate answer is lost, and every
+// success explains at least as many features as without it. (On the
+// default city it localizes 2 of the 3 queries that a rival 28-50 m away
+// used to veto: recall 96.9% -> 99.0%, still no confident-wrong answer.)
+TEST(LocalizerTest, GuidedRecountOnlyAddsRightAnswers) {
+  Localizer::Options without_options;
+  without_options.guided_recount = false;
+  auto without = Localizer::Load(armap::testing::GetSmallMap().map_dir, without_options);
+  ASSERT_THAT(without.status(), IsOk());
+  const Localizer& with = SharedLocalizer();
+  ASSERT_TRUE(with.options().guided_recount);
+  int accurate_with = 0, accurate_without = 0;
+  auto accurate = [](const LocalizeResult& r, const FixtureQuery& f) {
+    return r.success && (CameraCenter(r.cam_from_world) - CameraCenter(f.gt_cam_from_world)).norm() <= 0.25 &&
+           RotationErrorDeg(r.cam_from_world.rotation, f.gt_cam_from_world.rotation) <= 2.0;
+  };
+  for (const FixtureQuery& f : LoadQueries()) {
+    auto a = with.Localize(f.query);
+    auto b = (*without)->Localize(f.query);
+    ASSERT_TRUE(a.ok() && b.ok()) << f.name;
+    if (a->success) {
+      EXPECT_TRUE(f.localizable) << f.name;
+      EXPECT_LT((CameraCenter(a->cam_from_world) - CameraCenter(f.gt_cam_from_world)).norm(), 5.0) << f.name;
+    }
+    if (a->success && b->success) {
+      EXPECT_GE(a->num_inliers, b->num_inliers) << f.name;
+    }
+    if (accurate(*b, f)) {
+      EXPECT_TRUE(accurate(*a, f)) << f.name << " was accurate without the recount";
+    }
+    accurate_with += accurate(*a, f);
+    accurate_without += accurate(*b, f);
+  }
+  EXPECT_GE(accurate_with, accurate_without);
+  Localizer::Options bad;
+  bad.guided_view_radius_m = 0;
+  EXPECT_THAT(Localizer::Load(armap::testing::GetSmallMap().map_dir, bad),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("guided_view_radius_m")));
+}
+
 TEST(LocalizerTest, PhoneSideFeaturesGiveTheSamePose) {
   const Localizer& localizer = SharedLocalizer();
   for (const FixtureQuery& f : LoadQueries()) {

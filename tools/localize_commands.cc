@@ -48,6 +48,8 @@ struct EvalFlags {
 void AddLocalizerFlags(CLI::App* app, loc::Localizer::Options* o) {
   app->add_option("--max-image-px", o->max_image_size_px, "Downscale query photos to this longer side (0: keep)")->capture_default_str();
   app->add_option("--max-features", o->max_features, "Features per query photo")->capture_default_str();
+  app->add_option("--query-contrast", o->query_contrast_threshold,
+                  "SIFT contrast threshold for query photos (0: the map's)")->capture_default_str();
   app->add_option("--num-retrieved", o->num_retrieved, "Views kept after retrieval")->capture_default_str();
   app->add_option("--ratio", o->max_ratio, "Lowe ratio for matching")->capture_default_str();
   app->add_option("--mutual", o->mutual_check, "Mutual nearest-neighbour check (0/1)")->capture_default_str();
@@ -56,6 +58,10 @@ void AddLocalizerFlags(CLI::App* app, loc::Localizer::Options* o) {
   app->add_option("--covisibility-groups", o->covisibility_groups, "Group retrieved views by covisibility (0/1)")->capture_default_str();
   app->add_option("--max-groups", o->max_groups, "Covisibility groups matched per query")->capture_default_str();
   app->add_option("--min-confidence", o->min_confidence, "Confidence needed for a success")->capture_default_str();
+  app->add_option("--guided-recount", o->guided_recount,
+                  "Recount disagreeing pose candidates against the landmarks near each (0/1)")->capture_default_str();
+  app->add_option("--guided-radius-m", o->guided_view_radius_m,
+                  "Map views this close to a candidate supply its guided recount")->capture_default_str();
 }
 
 int RunEvalLocalize(const EvalFlags& f) {
