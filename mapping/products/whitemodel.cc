@@ -47,6 +47,9 @@ absl::Status WhiteModelOptions::Validate() const {
   if (!(min_building_extent_m > 0)) return bad("min_building_extent_m", min_building_extent_m, "> 0");
   if (!(lod2_min_step_m > 0)) return bad("lod2_min_step_m", lod2_min_step_m, "> 0");
   if (!(max_pano_distance_m > 0)) return bad("max_pano_distance_m", max_pano_distance_m, "> 0");
+  if (!(free_ray_max_height_m >= 0 && free_ray_max_height_m <= 50)) return bad("free_ray_max_height_m", free_ray_max_height_m, "in [0, 50]");
+  if (!(free_ray_max_range_m > 0)) return bad("free_ray_max_range_m", free_ray_max_range_m, "> 0");
+  if (!(free_ray_min_count >= 1)) return bad("free_ray_min_count", free_ray_min_count, ">= 1");
   return absl::OkStatus();
 }
 
@@ -727,6 +730,26 @@ absl::StatusOr<WhiteModelResult> BuildWhiteModels(const LidarMap& lidar, const P
   cv::Mat wall_zone;
   cv::dilate(wall, wall_zone, cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(5, 5)));
   cv::Mat carve = ground_seen & ~wall_zone;
+  // Lidar positions for the free-space rays: the route every 2 m.
+  std::vector<Eigen::Vector2d> route_samples;
+  for (size_t k = 0; k < inputs.route_positions.size(); ++k) {
+    const Eigen::Vector2d a = inputs.route_positions[k].head<2>();
+    route_samples.push_back(a);
+    if (k + 1 == inputs.route_positions.size()) break;
+    const Eigen::Vector2d b = inputs.route_positions[k + 1].head<2>();
+    const int steps = static_cast<int>((b - a).norm() / 2.0);
+    for (int i = 1; i < steps; ++i) route_samples.push_back(a + (b - a) * (static_cast<double>(i) / steps));
+  }
+  // Rays are stopped by wall cells grown by 0.75 m: a wall's scan has gaps
+  // (a tree, a parked truck, sparse beams at range) that a ray through a
+  // building must not slip through. Beyond 2.5 m from their wall cell, so
+  // the wall itself does not stop them.
+  cv::Mat ray_block;
+  {
+    const int k = 2 * static_cast<int>(std::round(0.75 / grid.cell)) + 1;
+    cv::dilate(wall, ray_block, cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(k, k)));
+  }
+  int num_free_rays = 0;
   seconds["clusters"] = SecondsSince(t);
 
   // 3. Per cluster: dominant direction, outline, regularisation.
@@ -783,6 +806,54 @@ absl::StatusOr<WhiteModelResult> BuildWhiteModels(const LidarMap& lidar, const P
         if (grid.Index(xy.x(), xy.y(), &ix, &iy) && carve.at<uint8_t>(iy, ix)) carved.at<uint8_t>(iv, iu) = 255;
       }
     }
+    // Free space from the walls seen: a wall cell seen low (its lowest point
+    // under free_ray_max_height_m, below any roof) from a route position
+    // with nothing observed in between was seen along that ray, so the ray's
+    // cells are outside every building. This carves courtyards and notches
+    // whose ground the lidar did not reach but whose walls it did. A wall on
+    // the cluster's box is seen from outside the box; rays of walls inside
+    // the box may leave it in any direction that is not walled off.
+    if (options.free_ray_max_height_m > 0 && !route_samples.empty()) {
+      cv::Mat rays = cv::Mat::zeros(nv, nu, CV_16U);
+      std::vector<std::pair<int, int>> path;
+      for (const Eigen::Vector2d& cell : cells) {
+        int cx, cy;
+        if (!grid.Index(cell.x(), cell.y(), &cx, &cy)) continue;
+        if (zmin[static_cast<size_t>(cy) * grid.nx + cx] > options.free_ray_max_height_m) continue;
+        const Eigen::Vector2d uv = d.frame.ToUv(cell);
+        const double margin = 1.0;
+        Eigen::Vector2d outward = Eigen::Vector2d::Zero();  // per axis: -1, 0 (inside), +1
+        if (uv.x() < u0 + margin) outward.x() = -1; else if (uv.x() > u1 - margin) outward.x() = 1;
+        if (uv.y() < v0 + margin) outward.y() = -1; else if (uv.y() > v1 - margin) outward.y() = 1;
+        for (const Eigen::Vector2d& sensor : route_samples) {
+          const Eigen::Vector2d to = sensor - cell;
+          const double dist = to.norm();
+          if (dist < 2.0 || dist > options.free_ray_max_range_m) continue;
+          const Eigen::Vector2d dir = to / dist;
+          const Eigen::Vector2d dir_uv = d.frame.ToUv(dir);  // rotation only
+          if (outward.squaredNorm() > 0 && !(outward.x() * dir_uv.x() > 0.2 || outward.y() * dir_uv.y() > 0.2)) continue;
+          path.clear();
+          bool blocked = false;
+          for (double s = 0.75; s < dist - 0.5; s += grid.cell) {
+            const Eigen::Vector2d q = cell + dir * s;
+            int qx, qy;
+            if (!grid.Index(q.x(), q.y(), &qx, &qy)) break;
+            if (s > 2.5 && ray_block.at<uint8_t>(qy, qx)) { blocked = true; break; }
+            const Eigen::Vector2d quv = d.frame.ToUv(q);
+            const int iu = static_cast<int>(std::round((quv.x() - u0) / cu)), iv = static_cast<int>(std::round((quv.y() - v0) / cv_));
+            if (iu >= 0 && iv >= 0 && iu < nu && iv < nv && !wall_zone.at<uint8_t>(qy, qx)) path.emplace_back(iu, iv);
+          }
+          if (blocked) continue;
+          ++num_free_rays;
+          for (const auto& [iu, iv] : path) rays.at<uint16_t>(iv, iu) = static_cast<uint16_t>(std::min(65535, rays.at<uint16_t>(iv, iu) + 1));
+        }
+      }
+      // A cell crossed by a single ray may be a stray (a ray through a gap in
+      // an unseen wall); courtyards are crossed by many.
+      for (int iv = 0; iv < nv; ++iv)
+        for (int iu = 0; iu < nu; ++iu)
+          if (rays.at<uint16_t>(iv, iu) >= options.free_ray_min_count) carved.at<uint8_t>(iv, iu) = 255;
+    }
     // Sparse ground hits at range: close them into areas, then open the
     // remaining footprint so slivers between hits do not survive.
     const cv::Mat k5 = cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(5, 5));
@@ -826,6 +897,7 @@ absl::StatusOr<WhiteModelResult> BuildWhiteModels(const LidarMap& lidar, const P
     d.model.num_points = static_cast<int>(d.wall_xy.size());
     drafts.push_back(std::move(d));
   }
+  summary["free_space_rays"] = num_free_rays;
   summary["clusters"] = num_labels - 1;
   summary["clusters_not_buildings"] = num_small;
   seconds["footprints"] = SecondsSince(t);

@@ -67,6 +67,15 @@ struct WhiteModelOptions {
   // least this fraction of the wings' wall height (at the far side of their
   // joint box).
   double wing_min_height_fraction = 0.8;
+  // Free space from the walls seen: rays from the route to wall cells whose
+  // lowest point is at most this above the ground (lower than any roof, so
+  // no ray passes over a part of a building) carve what they cross out of
+  // the footprints, metres; 0 turns them off.
+  double free_ray_max_height_m = 5.0;
+  // Rays longer than this are not used (the lidar's range), metres.
+  double free_ray_max_range_m = 100.0;
+  // A footprint cell is free when at least this many rays cross it.
+  int free_ray_min_count = 3;
   // Roof levels whose heights differ by less than this are one level (LOD1).
   double lod2_min_step_m = 1.5;
   // Heights from the panoramas' building/sky boundary where the lidar did not
