@@ -105,6 +105,15 @@ double Fbm(uint64_t seed, double x, double y, int octaves) {
   return sum / norm;
 }
 
+PhotoPatchLibrary PhotoPatchLibrary::FromPatches(const std::vector<cv::Mat>& patches) {
+  PhotoPatchLibrary lib;
+  for (const cv::Mat& patch : patches) {
+    lib.levels_.emplace_back();
+    BuildMips(patch, &lib.levels_.back());
+  }
+  return lib;
+}
+
 PhotoPatchLibrary PhotoPatchLibrary::Create(const std::filesystem::path& photo_root, uint64_t seed, int num_patches,
                                             int max_images) {
   PhotoPatchLibrary lib;
@@ -173,13 +182,19 @@ Vec3 PhotoPatchLibrary::Sample(int patch, double u, double v, double footprint) 
   const int level = std::min(static_cast<int>(mips.size()) - 1, static_cast<int>(std::log2(footprint_px)));
   const cv::Mat& img = mips[level];
   const int n = img.cols;
+  // pyrDown centres texel j of a level on texel 2j of the level above, so
+  // level L's texel j holds the detail at level-0 texel 2^L j, not at
+  // 2^L (j + 0.5) - 0.5: reading it at u * n - 0.5 shifted every feature by
+  // (2^L - 1) / 2 level-0 texels towards +u, +v (a quarter to half an image
+  // pixel, varying with distance). Texel j's detail sits at u = (j + 0.5 * n / n0) / n.
+  const double texel_centre = 0.5 * n / mips[0].cols;
   // Mirrored repeat: no seams where tiles meet.
   auto wrap = [n](double x) {
     const double period = 2.0 * n;
     double m = x - period * std::floor(x / period);
     return m < n ? m : period - m - 1e-6;
   };
-  const double x = wrap(u * n - 0.5), y = wrap(v * n - 0.5);
+  const double x = wrap(u * n - texel_centre), y = wrap(v * n - texel_centre);
   const int x0 = static_cast<int>(x), y0 = static_cast<int>(y);
   const int x1 = std::min(x0 + 1, n - 1), y1 = std::min(y0 + 1, n - 1);
   const double fx = x - x0, fy = y - y0;

@@ -29,6 +29,8 @@ class PhotoPatchLibrary {
   // procedural detail and says so in from_photos().
   static PhotoPatchLibrary Create(const std::filesystem::path& photo_root, uint64_t seed, int num_patches,
                                   int max_images);
+  // A library of the given square CV_32FC3 detail maps (for tests).
+  static PhotoPatchLibrary FromPatches(const std::vector<cv::Mat>& patches);
   // Detail multiplier (linear RGB, mean ~1) at texture coords in patch units
   // (1.0 = one patch); footprint is the pixel footprint in patch units.
   Eigen::Vector3d Sample(int patch, double u, double v, double footprint) const;

@@ -11,6 +11,7 @@
 #include "core/json.h"
 #include "core/random.h"
 #include "core/testing/status_matchers.h"
+#include "datasets/synthetic/appearance.h"
 #include "datasets/synthetic/bvh.h"
 #include "datasets/synthetic/capture_generator.h"
 #include "datasets/synthetic/city_model.h"
@@ -128,6 +129,34 @@ std::map<std::string, std::string> ReadTree(const fs::path& root) {
     if (e.is_regular_file()) files[fs::relative(e.path(), root).string()] = *ReadFileToString(e.path());
   }
   return files;
+}
+
+// Texture detail must stay where it is on the surface at every mip level:
+// a shift that grows with the level moves image features by a fraction of
+// a pixel depending on distance, which no camera pose explains (it biased
+// the alignment of the default city by ~0.04 deg). A linear ramp survives
+// pyrDown's symmetric filter unchanged away from the borders, so every
+// level must read back the ramp's value at the sampled coordinate.
+TEST(AppearanceTest, MipLevelsKeepTextureDetailInPlace) {
+  constexpr int kN = 256;
+  cv::Mat ramp(kN, kN, CV_32FC3);
+  for (int r = 0; r < kN; ++r) {
+    for (int c = 0; c < kN; ++c) {
+      // Texel (c, r) covers u in [c / kN, (c + 1) / kN); its centre holds u.
+      ramp.at<cv::Vec3f>(r, c) = cv::Vec3f((c + 0.5f) / kN, (r + 0.5f) / kN, 0.5f);
+    }
+  }
+  const PhotoPatchLibrary lib = PhotoPatchLibrary::FromPatches({ramp});
+  for (int level = 0; level <= 4; ++level) {
+    const double footprint = std::ldexp(1.0, level) * 1.01 / kN;  // just into `level`
+    for (double u : {0.4, 0.4567, 0.5, 0.61}) {
+      const double v = 1.0 - u;
+      const Eigen::Vector3d rgb = lib.Sample(0, u, v, footprint);  // RGB: (0.5, v, u)
+      // 0.02 level-0 texels; the bug was (2^level - 1) / 2 texels.
+      EXPECT_NEAR(rgb.z(), u, 0.02 / kN) << "level " << level << " u " << u;
+      EXPECT_NEAR(rgb.y(), v, 0.02 / kN) << "level " << level << " v " << v;
+    }
+  }
 }
 
 TEST(CaptureTest, SameSeedGivesByteIdenticalOutput) {
