@@ -52,6 +52,9 @@ absl::Status PoiOptions::Validate() const {
   if (!(min_char_confidence >= 0 && min_char_confidence <= 1)) {
     return bad("min_char_confidence", min_char_confidence, "must be in [0, 1]");
   }
+  if (!(min_char_confidence_single_view >= 0 && min_char_confidence_single_view <= 1)) {
+    return bad("min_char_confidence_single_view", min_char_confidence_single_view, "must be in [0, 1]");
+  }
   return absl::OkStatus();
 }
 
@@ -646,7 +649,10 @@ absl::StatusOr<PoiSet> DetectPoisFromFacadePoints(const FacadePoints& facade, co
       boards_json[i]["num_agreeing"] = czh.num_agreeing;
       if (poi.name == czh.text) min_char_conf = *std::min_element(char_conf.begin(), char_conf.end());
     }
-    const bool unsure_character = min_char_conf < options.min_char_confidence;
+    const double char_gate = czh.num_agreeing >= 2 || poi.name != czh.text
+                                 ? options.min_char_confidence
+                                 : std::max(options.min_char_confidence, options.min_char_confidence_single_view);
+    const bool unsure_character = min_char_conf < char_gate;
     const bool kept = !poi.name.empty() && poi.confidence >= options.min_confidence && !unsure_character;
     boards_json[i]["name"] = poi.name;
     boards_json[i]["name_en"] = poi.name_en;

@@ -50,6 +50,10 @@ struct PoiOptions {
   // city: the 16 right names' least sure characters were 0.96-1.0, the 13
   // wrong ones' 0.65-0.89; a second seed agreed.)
   double min_char_confidence = 0.93;
+  // ... and at least this when only one view reads the name (no second
+  // view vouches for it; default city: single-view right names 0.967-0.99,
+  // a wrong one 0.942).
+  double min_char_confidence_single_view = 0.95;
   // When set, the rectified crops are written there (NAME_PANO.png).
   std::filesystem::path debug_dir;
   absl::Status Validate() const;

@@ -1,10 +1,12 @@
 #include "mapping/products/pois_ocr.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <functional>
 #include <limits>
 #include <map>
+#include <optional>
 #include <vector>
 
 #include <opencv2/imgcodecs.hpp>
@@ -56,7 +58,12 @@ LineReading ReadLine(tesseract::TessBaseAPI* api, const cv::Mat& gray, int row0,
   for (const double target_px : {40.0, 28.0}) {
     cv::Mat line;
     const double scale = target_px / std::max(1, row1 - row0);
-    cv::resize(gray(roi), line, cv::Size(), scale, scale, scale > 1 ? cv::INTER_CUBIC : cv::INTER_AREA);
+    // The pad is white: the rows beyond the line hold the next line's or
+    // the rim's tops, which Tesseract reads as strokes.
+    cv::Mat src = gray(roi).clone();
+    src.rowRange(0, std::max(0, row0 - roi.y)).setTo(255);
+    src.rowRange(std::min(src.rows, row1 - roi.y), src.rows).setTo(255);
+    cv::resize(src, line, cv::Size(), scale, scale, scale > 1 ? cv::INTER_CUBIC : cv::INTER_AREA);
     cv::copyMakeBorder(line, line, 12, 12, 12, 12, cv::BORDER_CONSTANT, cv::Scalar(255));
     if (!debug_path.empty() && target_px == 40.0) cv::imwrite(debug_path, line);
     api->SetImage(line.data, line.cols, line.rows, 1, static_cast<int>(line.step));
@@ -187,38 +194,87 @@ bool LocateBoard(const cv::Mat& lab, const cv::Rect& expected, cv::Rect* board, 
     cv::morphologyEx(mask, mask, cv::MORPH_OPEN, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(5, 5)));
     cv::Mat labels, stats, centroids;
     const int n = cv::connectedComponentsWithStats(mask, labels, stats, centroids, 8);
-    int best = -1, best_overlap = 0;
-    for (int l = 1; l < n; ++l) {
-      int overlap = 0;
-      for (int y = r.y; y < r.y + r.height; ++y) {
-        for (int x = r.x; x < r.x + r.width; ++x) overlap += labels.at<int>(y, x) == l;
+    // The board's colour can come out in several pieces (the text line cuts
+    // the thin strips of background above and below it): the piece most
+    // inside the inner rectangle, with it every piece with a good share of
+    // the inner rectangle, and every piece mostly inside the lidar's
+    // rectangle level with it (at least half its rows shared).
+    std::vector<int> overlap(n, 0), inside(n, 0);
+    for (int y = 0; y < lab.rows; ++y) {
+      for (int x = 0; x < lab.cols; ++x) {
+        const int l = labels.at<int>(y, x);
+        if (r.contains(cv::Point(x, y))) ++overlap[l];
+        if (expected.contains(cv::Point(x, y))) ++inside[l];
       }
-      if (overlap > best_overlap) best_overlap = overlap, best = l;
     }
-    if (best < 0) continue;
+    overlap[0] = 0;
+    const int best = static_cast<int>(std::max_element(overlap.begin(), overlap.end()) - overlap.begin());
+    if (overlap[best] == 0) continue;
+    const int by0 = stats.at<int>(best, cv::CC_STAT_TOP), by1 = by0 + stats.at<int>(best, cv::CC_STAT_HEIGHT);
+    std::vector<char> keep(n, 0);
+    for (int l = 1; l < n; ++l) {
+      const int y0 = stats.at<int>(l, cv::CC_STAT_TOP), h = stats.at<int>(l, cv::CC_STAT_HEIGHT);
+      const int shared = std::min(by1, y0 + h) - std::max(by0, y0);
+      keep[l] = overlap[l] >= 0.2 * overlap[best] ||
+                (inside[l] >= 0.5 * stats.at<int>(l, cv::CC_STAT_AREA) && shared >= 0.5 * h);
+    }
+    cv::Mat region(lab.size(), CV_8U, cv::Scalar(0));
+    for (int y = 0; y < lab.rows; ++y) {
+      for (int x = 0; x < lab.cols; ++x) {
+        if (keep[labels.at<int>(y, x)]) region.at<uint8_t>(y, x) = 255;
+      }
+    }
     // The text is a hole in the background: filled, the board is solid.
-    cv::Mat region = labels == best;
     {
       std::vector<std::vector<cv::Point>> contours;
       cv::findContours(region.clone(), contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
       cv::drawContours(region, contours, -1, cv::Scalar(255), cv::FILLED);
     }
-    // Rows first (within the inner rectangle's columns), then columns
-    // within those rows.
-    std::vector<double> row_frac(lab.rows);
-    for (int y = 0; y < lab.rows; ++y) {
-      row_frac[y] = cv::countNonZero(region.row(y).colRange(r.x, r.x + r.width)) / double(r.width);
+    // ... and where the text line cuts the background's thin strips above
+    // and below it, the pieces left and right of it are bridged: each row
+    // of the board is filled between its outermost board pixels.
+    for (int y = 0; y < region.rows; ++y) {
+      uint8_t* row = region.ptr<uint8_t>(y);
+      int first = -1, last = -1;
+      for (int x = 0; x < region.cols; ++x) {
+        if (row[x]) last = x, first = first < 0 ? x : first;
+      }
+      for (int x = std::max(0, first); x <= last; ++x) row[x] = 255;
     }
-    const int seed_row = static_cast<int>(
-        std::max_element(row_frac.begin() + r.y, row_frac.begin() + r.y + r.height) - row_frac.begin());
-    if (row_frac[seed_row] < 0.5) continue;
-    const auto [y0, y1] = filled_run(row_frac, seed_row);
-    std::vector<double> col_frac(lab.cols);
-    for (int x = 0; x < lab.cols; ++x) col_frac[x] = cv::countNonZero(region.col(x).rowRange(y0, y1)) / double(y1 - y0);
-    const int seed_col = static_cast<int>(
-        std::max_element(col_frac.begin() + r.x, col_frac.begin() + r.x + r.width) - col_frac.begin());
-    if (col_frac[seed_col] < 0.5) continue;
-    const auto [x0, x1] = filled_run(col_frac, seed_col);
+    // Rows first (within the inner rectangle's columns), then columns
+    // within those rows; when the lidar made the board too wide (a
+    // neighbouring box or awning merged in: the board fills under half of
+    // the inner rectangle's rows), columns first (within the inner
+    // rectangle's rows, the height being the lidar's surer extent).
+    auto extent = [&](bool rows_first) -> std::optional<std::array<int, 4>> {
+      const int n1 = rows_first ? lab.rows : lab.cols, n2 = rows_first ? lab.cols : lab.rows;
+      const int a0 = rows_first ? r.x : r.y, a1 = rows_first ? r.x + r.width : r.y + r.height;
+      const int s0 = rows_first ? r.y : r.x, s1 = rows_first ? r.y + r.height : r.x + r.width;
+      auto count = [&](int i, int lo, int hi) {
+        return rows_first ? cv::countNonZero(region.row(i).colRange(lo, hi))
+                          : cv::countNonZero(region.col(i).rowRange(lo, hi));
+      };
+      auto count2 = [&](int j, int lo, int hi) {
+        return rows_first ? cv::countNonZero(region.col(j).rowRange(lo, hi))
+                          : cv::countNonZero(region.row(j).colRange(lo, hi));
+      };
+      std::vector<double> frac1(n1);
+      for (int i = 0; i < n1; ++i) frac1[i] = count(i, a0, a1) / double(a1 - a0);
+      const int seed1 = static_cast<int>(std::max_element(frac1.begin() + s0, frac1.begin() + s1) - frac1.begin());
+      if (frac1[seed1] < 0.5) return std::nullopt;
+      const auto [p0, p1] = filled_run(frac1, seed1);
+      std::vector<double> frac2(n2);
+      for (int j = 0; j < n2; ++j) frac2[j] = count2(j, p0, p1) / double(p1 - p0);
+      const int seed2 = static_cast<int>(std::max_element(frac2.begin() + a0, frac2.begin() + a1) - frac2.begin());
+      if (frac2[seed2] < 0.5) return std::nullopt;
+      const auto [q0, q1] = filled_run(frac2, seed2);
+      if (rows_first) return std::array<int, 4>{q0, q1, p0, p1};
+      return std::array<int, 4>{p0, p1, q0, q1};
+    };
+    std::optional<std::array<int, 4>> ext = extent(true);
+    if (!ext) ext = extent(false);
+    if (!ext) continue;
+    const auto [x0, x1, y0, y1] = *ext;
     // A run reaching the crop's edge has leaked into a wall of the board's
     // colour: in that direction the lidar's extent stands.
     cv::Rect b(x0, y0, x1 - x0, y1 - y0);
@@ -326,11 +382,38 @@ SignReading SignOcr::Read(const cv::Mat& full_bgr, const cv::Rect& expected_px) 
     out.board_px = board;
     out.board_refined = located;
   }
+  ReadText(full_bgr, full_lab, &out);
+  // A board located in the image is usually the better crop, but where the
+  // located rectangle is off (a frame or a neighbouring box of the same
+  // colour taken in) the lidar's rectangle can read better: when the first
+  // reading is not a sure Chinese name, the lidar's is read too and the
+  // better kept (a Chinese reading over none, then the more confident).
+  auto num_cjk = [](const SignReading& r) {
+    int n = 0;
+    for (char32_t ch : CodePoints(r.primary)) n += IsCjk(ch);
+    return n;
+  };
+  const cv::Rect lidar_px = expected_px & cv::Rect(0, 0, full_bgr.cols, full_bgr.rows);
+  if (out.board_px != lidar_px && (num_cjk(out) < 2 || out.primary_confidence < 0.85)) {
+    SignReading alt;
+    alt.board_px = lidar_px;
+    ReadText(full_bgr, full_lab, &alt);
+    const bool alt_cjk = num_cjk(alt) >= 2, out_cjk = num_cjk(out) >= 2;
+    if ((alt_cjk && !out_cjk) || (alt_cjk == out_cjk && alt.primary_confidence > out.primary_confidence)) {
+      alt.board_px = out.board_px;
+      alt.board_refined = out.board_refined;
+      out = std::move(alt);
+    }
+  }
+  return out;
+}
+
+void SignOcr::ReadText(const cv::Mat& full_bgr, const cv::Mat& full_lab, SignReading* out) {
   // Inside the rim (the sign's frame is drawn in a text-like colour).
-  const int rim = std::max(1, out.board_px.height / 20);
-  const cv::Rect inside(out.board_px.x + rim, out.board_px.y + rim, out.board_px.width - 2 * rim,
-                        out.board_px.height - 2 * rim);
-  if (inside.height < 8 || inside.width < 16) return out;
+  const int rim = std::max(1, out->board_px.height / 20);
+  const cv::Rect inside(out->board_px.x + rim, out->board_px.y + rim, out->board_px.width - 2 * rim,
+                        out->board_px.height - 2 * rim);
+  if (inside.height < 8 || inside.width < 16) return;
   const cv::Mat bgr = full_bgr(inside);
   const cv::Mat lab = full_lab(inside);
   // Two colours: the background is the most common colour of the board;
@@ -338,7 +421,7 @@ SignReading SignOcr::Read(const cv::Mat& full_bgr, const cv::Rect& expected_px) 
   // (where text is; the edges may hold rim, wall or a pole).
   const int mx = bgr.cols / 40;
   const cv::Rect mid(bgr.cols / 10, bgr.rows / 10, bgr.cols * 8 / 10, bgr.rows * 8 / 10);
-  if (mid.area() < 50) return out;
+  if (mid.area() < 50) return;
   std::map<int, std::pair<int, cv::Vec3d>> bins;
   for (int r = mid.y; r < mid.y + mid.height; ++r) {
     for (int c = mid.x; c < mid.x + mid.width; ++c) {
@@ -369,8 +452,8 @@ SignReading SignOcr::Read(const cv::Mat& full_bgr, const cv::Rect& expected_px) 
   const cv::Vec3f c_tx(static_cast<float>(tx_d[0]), static_cast<float>(tx_d[1]), static_cast<float>(tx_d[2]));
   const cv::Vec3f axis = c_tx - c_bg;
   const double axis2 = axis.dot(axis);
-  out.contrast = std::sqrt(axis2);
-  if (out.contrast < 12.0) return out;  // one colour: no legible text
+  out->contrast = std::sqrt(axis2);
+  if (out->contrast < 12.0) return;  // one colour: no legible text
   // Grey: position along the background -> text colour axis, stretched
   // between the background (median) and the strongest text pixels (the
   // k-means text centre is pulled towards the background by blurred stroke
@@ -433,7 +516,7 @@ SignReading SignOcr::Read(const cv::Mat& full_bgr, const cv::Rect& expected_px) 
     cv::imwrite(debug_prefix_ + "_mask.png", mask * 255);
     cv::imwrite(debug_prefix_ + "_gray.png", gray);
   }
-  if (bands.empty()) return out;
+  if (bands.empty()) return;
   for (Band& b : bands) {
     std::vector<int> col_count(lab.cols, 0);
     for (int r = b.r0; r < b.r1; ++r) {
@@ -448,23 +531,22 @@ SignReading SignOcr::Read(const cv::Mat& full_bgr, const cv::Rect& expected_px) 
       }
     }
   }
-  out.num_lines = static_cast<int>(bands.size());
+  out->num_lines = static_cast<int>(bands.size());
   LineReading p = ReadLine(primary_.get(), gray, bands[0].r0, bands[0].r1, bands[0].c0, bands[0].c1,
                            debug_prefix_.empty() ? "" : debug_prefix_ + "_line0.png");
   int num_cjk = 0;
   for (char32_t ch : CodePoints(p.text)) num_cjk += IsCjk(ch);
   if (num_cjk < 2) p = ReadLine(secondary_.get(), gray, bands[0].r0, bands[0].r1, bands[0].c0, bands[0].c1, "");
-  out.primary = p.text;
-  out.primary_confidence = p.confidence;
-  out.primary_symbols = std::move(p.symbols);
-  out.primary_width_in_heights = (bands[0].c1 - bands[0].c0) / static_cast<double>(std::max(1, bands[0].r1 - bands[0].r0));
+  out->primary = p.text;
+  out->primary_confidence = p.confidence;
+  out->primary_symbols = std::move(p.symbols);
+  out->primary_width_in_heights = (bands[0].c1 - bands[0].c0) / static_cast<double>(std::max(1, bands[0].r1 - bands[0].r0));
   if (bands.size() > 1) {
     LineReading sec = ReadLine(secondary_.get(), gray, bands[1].r0, bands[1].r1, bands[1].c0, bands[1].c1,
                                debug_prefix_.empty() ? "" : debug_prefix_ + "_line1.png");
-    out.secondary = sec.text;
-    out.secondary_confidence = sec.confidence;
+    out->secondary = sec.text;
+    out->secondary_confidence = sec.confidence;
   }
-  return out;
 }
 
 }  // namespace armap::mapping::internal

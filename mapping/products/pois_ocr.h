@@ -66,6 +66,8 @@ class SignOcr {
 
  private:
   SignOcr() = default;
+  // Reads the text of out->board_px (full_lab: full_bgr in float Lab).
+  void ReadText(const cv::Mat& full_bgr, const cv::Mat& full_lab, SignReading* out);
   std::unique_ptr<tesseract::TessBaseAPI> primary_;
   std::unique_ptr<tesseract::TessBaseAPI> secondary_;
   std::string debug_prefix_;
