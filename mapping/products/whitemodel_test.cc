@@ -245,6 +245,59 @@ TEST(WhiteModels, SyntheticCityMatchesGroundTruth) {
   EXPECT_EQ(back->NumVertices(), result->full.NumVertices());
 }
 
+// A U-shaped building whose courtyard opens onto the street, alone in the
+// small city, and its model with the free-space rays (route given) and
+// without them.
+TEST(WhiteModels, UShapedBuildingStaysOneBuildingAndItsCourtyardIsCarved) {
+  synth::City city = SmallCity(true);
+  ASSERT_FALSE(city.streets.empty());
+  const synth::Street* along_x = nullptr;
+  const synth::Street* along_y = nullptr;
+  for (const synth::Street& st : city.streets) (st.along_x ? along_x : along_y) = &st;
+  ASSERT_NE(along_x, nullptr);
+  // North of the west-east street (the route), east of the other one.
+  const double y0 = along_x->position_m + along_x->OuterEdgeOffset() + 2.0;
+  const double x0 = (along_y ? along_y->position_m + along_y->OuterEdgeOffset() : 0.0) + 4.0;
+  const double x1 = x0 + 24.0, arm = 7.0, depth = 22.0, yard = 15.0;
+  auto rect = [](double ax, double ay, double bx, double by) {
+    return std::vector<Eigen::Vector2d>{{ax, ay}, {bx, ay}, {bx, by}, {ax, by}};
+  };
+  synth::Building u;
+  u.id = 0;
+  u.shape = "U";
+  u.footprint = {{x0, y0}, {x0 + arm, y0}, {x0 + arm, y0 + yard}, {x1 - arm, y0 + yard},
+                 {x1 - arm, y0}, {x1, y0}, {x1, y0 + depth}, {x0, y0 + depth}};
+  ASSERT_GT(internal::SignedArea(u.footprint), 0);
+  u.parts = {{rect(x0, y0, x0 + arm, y0 + depth), 11.0}, {rect(x1 - arm, y0, x1, y0 + depth), 11.0},
+             {rect(x0 + arm, y0 + yard, x1 - arm, y0 + depth), 11.0}};
+  u.height_m = 11.0;
+  city.buildings = {u};
+  city.signs.clear();
+  const LidarMap lidar = SimulateLidar(city);
+
+  ProductInputs with_route;
+  for (size_t i = 0; i < city.route.points.size(); i += 10)
+    with_route.route_positions.push_back({city.route.points[i].x(), city.route.points[i].y(), 2.5});
+  WhiteModelOptions no_rays;
+  no_rays.free_ray_max_height_m = 0;
+  auto rays = BuildWhiteModels(lidar, with_route, WhiteModelOptions());
+  auto plain = BuildWhiteModels(lidar, with_route, no_rays);
+  ASSERT_TRUE(rays.ok()) << rays.status();
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  ASSERT_EQ(rays->full.buildings.size(), 1u);
+  ASSERT_EQ(plain->full.buildings.size(), 1u);
+  EXPECT_GT(rays->summary["free_space_rays"].get<int>(), 0);
+  EXPECT_EQ(plain->summary["free_space_rays"].get<int>(), 0);
+  const double iou_rays = internal::PolygonIoU(rays->full.buildings[0].footprint, u.footprint);
+  const double iou_plain = internal::PolygonIoU(plain->full.buildings[0].footprint, u.footprint);
+  std::printf("U-shaped building: footprint IoU %.3f with free-space rays, %.3f without\n", iou_rays, iou_plain);
+  // The courtyard is 150 of 528 m^2 of the footprint's box (filled: IoU
+  // 0.72). The lidar sees its walls but little of its floor (0.86 from the
+  // ground alone); the rays to its walls carve it (0.99 when written).
+  EXPECT_GE(iou_rays, 0.95);
+  EXPECT_GE(iou_rays, iou_plain + 0.05);
+}
+
 TEST(WhiteModels, SceneWithoutBuildingsGivesNoModels) {
   // Trees, lamp poles and parked cars along the street are not buildings.
   const synth::City city = SmallCity(false);
