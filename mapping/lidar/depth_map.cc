@@ -140,8 +140,14 @@ std::optional<double> DepthMap::DepthAt(double x, double y) const {
   return 1.0 / w;
 }
 
-absl::StatusOr<DepthMap> RenderDepth(const LidarMap& map, const Camera& camera, const Rigid3d& cam_from_world,
-                                     const DepthOptions& options, DepthRenderStats* stats) {
+namespace {
+
+// RenderDepth; with `refine_mask` (one flag per pixel) only the flagged
+// pixels get a depth. Splatting and occlusion always cover the whole image:
+// a pixel's depth depends on its neighbours' points, not on their depths.
+absl::StatusOr<DepthMap> RenderDepthMasked(const LidarMap& map, const Camera& camera, const Rigid3d& cam_from_world,
+                                           const DepthOptions& options, DepthRenderStats* stats,
+                                           const std::vector<uint8_t>* refine_mask) {
   const auto start = std::chrono::steady_clock::now();
   ARMAP_RETURN_IF_ERROR(options.Validate());
   if (!camera.IsPerspective()) {
@@ -366,18 +372,24 @@ absl::StatusOr<DepthMap> RenderDepth(const LidarMap& map, const Camera& camera, 
     // repeats one point over its disc, so distinct points are farther apart).
     constexpr int kMaxWindow = 8;
     constexpr int kMaxSamples = (2 * kMaxWindow + 1) * (2 * kMaxWindow + 1);
-    std::vector<uint32_t> seen(kMaxSamples);
     std::vector<Eigen::Vector3d> samples(kMaxSamples);  // (u - col, v - row, 1 / z)
+    std::vector<double> sample_z(kMaxSamples);            // 1 / (1 / z), as on_plane compares it
     std::vector<uint8_t> tight(kMaxSamples), use(kMaxSamples);
+    // Distinct winning points of the window: an open-addressing set stamped
+    // per pixel (a linear search over the samples was most of the time).
+    constexpr uint32_t kSetSize = 1024;  // > 3 x kMaxSamples: short probes
+    std::vector<uint32_t> set_index(kSetSize), set_stamp(kSetSize, 0);
+    uint32_t stamp = 0;
     for (int col = 0; col < width; ++col) {
       const size_t k = static_cast<size_t>(row) * width + col;
-      if (!valid[k]) continue;
+      if (!valid[k] || (refine_mask && !(*refine_mask)[k])) continue;
       const float z = raw[k];
       if (!options.refine_subpixel) {
         out.depth_m[k] = z;
         continue;
       }
       int n = 0, own = -1;
+      ++stamp;
       // Within a splat of radius r one point repeats over ~r^2 pixels: a
       // stride of floor(r) still meets every distinct point in the window.
       const double splat_px = std::min<double>(options.max_splat_radius_px, splat_scale / z);
@@ -390,10 +402,14 @@ absl::StatusOr<DepthMap> RenderDepth(const LidarMap& map, const Camera& camera, 
           const size_t j = static_cast<size_t>(rr) * width + cc;
           if (!valid[j] || std::abs(raw[j] - z) > 0.3f * z + 0.1f) continue;
           const uint32_t index = winner[j];
-          if (std::find(seen.begin(), seen.begin() + n, index) != seen.begin() + n) continue;
+          uint32_t slot = (index * 2654435761u) >> 22;  // Fibonacci hash, 10 bits
+          while (set_stamp[slot] == stamp && set_index[slot] != index) slot = (slot + 1) & (kSetSize - 1);
+          if (set_stamp[slot] == stamp) continue;  // seen
+          set_stamp[slot] = stamp;
+          set_index[slot] = index;
           if (index == winner[k]) own = n;
-          seen[n] = index;
           samples[n] = Eigen::Vector3d(proj_u[j] - col, proj_v[j] - row, inv_z[j]);
+          sample_z[n] = 1.0 / samples[n].z();
           tight[n] = std::abs(raw[j] - z) <= 0.1f * z + 0.05f;
           ++n;
         }
@@ -425,7 +441,7 @@ absl::StatusOr<DepthMap> RenderDepth(const LidarMap& map, const Camera& camera, 
       // close, and room for the little curvature of real surfaces at range.
       auto on_plane = [&](const Eigen::Vector3d& plane, int s) {
         const double w = plane[0] + plane[1] * samples[s].x() + plane[2] * samples[s].y();
-        const double zs = 1.0 / samples[s].z();
+        const double zs = sample_z[s];
         return w > 0 && std::abs(1.0 / w - zs) <= 0.01 * zs + 0.03;
       };
       // Fit, then re-select among all samples and refit until stable.
@@ -458,6 +474,39 @@ absl::StatusOr<DepthMap> RenderDepth(const LidarMap& map, const Camera& camera, 
   st.num_pixels_refined = refined;
   st.refine_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - stage_start).count();
   st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<DepthMap> RenderDepth(const LidarMap& map, const Camera& camera, const Rigid3d& cam_from_world,
+                                     const DepthOptions& options, DepthRenderStats* stats) {
+  return RenderDepthMasked(map, camera, cam_from_world, options, stats, nullptr);
+}
+
+absl::StatusOr<std::vector<std::optional<double>>> RenderDepthAt(const LidarMap& map, const Camera& camera,
+                                                                 const Rigid3d& cam_from_world,
+                                                                 const std::vector<Eigen::Vector2d>& pixels,
+                                                                 const DepthOptions& options, DepthRenderStats* stats) {
+  if (camera.width <= 0 || camera.height <= 0 || static_cast<int64_t>(camera.width) * camera.height > (int64_t{1} << 28)) {
+    // RenderDepthMasked names the problem; the mask must not be sized first.
+    return RenderDepthMasked(map, camera, cam_from_world, options, stats, nullptr).status();
+  }
+  // DepthAt reads the 3x3 pixels around the nearest pixel.
+  std::vector<uint8_t> mask(static_cast<size_t>(camera.width) * camera.height, 0);
+  for (const Eigen::Vector2d& px : pixels) {
+    if (!(px.x() >= -0.5 && px.y() >= -0.5 && px.x() < camera.width - 0.5 && px.y() < camera.height - 0.5)) continue;
+    const int cx = static_cast<int>(std::lround(px.x())), cy = static_cast<int>(std::lround(px.y()));
+    for (int r = std::max(0, cy - 1); r <= std::min(camera.height - 1, cy + 1); ++r) {
+      for (int c = std::max(0, cx - 1); c <= std::min(camera.width - 1, cx + 1); ++c) {
+        mask[static_cast<size_t>(r) * camera.width + c] = 1;
+      }
+    }
+  }
+  ARMAP_ASSIGN_OR_RETURN(DepthMap depth, RenderDepthMasked(map, camera, cam_from_world, options, stats, &mask));
+  std::vector<std::optional<double>> out;
+  out.reserve(pixels.size());
+  for (const Eigen::Vector2d& px : pixels) out.push_back(depth.DepthAt(px.x(), px.y()));
   return out;
 }
 

@@ -102,4 +102,11 @@ struct DepthRenderStats {
                                                    const Rigid3d& cam_from_world, const DepthOptions& options = {},
                                                    DepthRenderStats* stats = nullptr);
 
+// RenderDepth(...)->DepthAt(x, y) for each pixel, the same values, faster
+// when the pixels are few (feature keypoints): the sub-pixel refinement, most
+// of RenderDepth's time, runs only on the pixels DepthAt reads.
+[[nodiscard]] absl::StatusOr<std::vector<std::optional<double>>> RenderDepthAt(
+    const LidarMap& map, const Camera& camera, const Rigid3d& cam_from_world, const std::vector<Eigen::Vector2d>& pixels,
+    const DepthOptions& options = {}, DepthRenderStats* stats = nullptr);
+
 }  // namespace armap::mapping

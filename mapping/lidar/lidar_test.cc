@@ -452,6 +452,46 @@ TEST_F(SyntheticLidarTest, DepthMapsMatchTheTrueGeometry) {
 }
 
 // (c) Local planes on facades and on the ground.
+// RenderDepthAt refines only the pixels DepthAt reads; its answers must be
+// exactly a whole depth map's, at keypoint-like positions (random sub-pixel,
+// near the borders, outside the image) and on a grid that covers every pixel.
+TEST_F(SyntheticLidarTest, DepthAtPixelsEqualsTheWholeDepthMap) {
+  const Camera camera = TestCamera();
+  Rng rng(5, 1);
+  std::vector<Eigen::Vector2d> pixels = {{-0.5, -0.5}, {0, 0}, {319.4, 239.4}, {-3, 10}, {10, 400}, {1.49, 1.51}};
+  for (int i = 0; i < 3000; ++i) pixels.emplace_back(rng.Uniform(-1, camera.width), rng.Uniform(-1, camera.height));
+  std::vector<Eigen::Vector2d> grid;
+  for (int row = 0; row < camera.height; row += 3) {
+    for (int col = 0; col < camera.width; col += 3) grid.emplace_back(col + 0.25, row - 0.25);
+  }
+  int answered = 0;
+  for (const io::PoseStamped& pano : *panos_) {
+    const Rigid3d cam_from_world = pano.world_from_rig.Inverse();
+    const auto full = RenderDepth(*map_, camera, cam_from_world);
+    ASSERT_THAT(full.status(), IsOk());
+    for (const std::vector<Eigen::Vector2d>* set : {&pixels, &grid}) {
+      DepthRenderStats stats;
+      const auto at = RenderDepthAt(*map_, camera, cam_from_world, *set, DepthOptions(), &stats);
+      ASSERT_THAT(at.status(), IsOk());
+      ASSERT_EQ(at->size(), set->size());
+      for (size_t i = 0; i < set->size(); ++i) {
+        const std::optional<double> want = full->DepthAt((*set)[i].x(), (*set)[i].y());
+        ASSERT_EQ((*at)[i].has_value(), want.has_value()) << pano.name << " pixel " << (*set)[i].transpose();
+        if (want) {
+          EXPECT_EQ(*(*at)[i], *want) << pano.name << " pixel " << (*set)[i].transpose();
+          ++answered;
+        }
+      }
+      if (set == &pixels) {
+        EXPECT_LT(stats.num_pixels_refined, full->NumValid()) << "refined pixels no keypoint reads";
+      }
+    }
+  }
+  EXPECT_GT(answered, 1000);
+  const auto bad = RenderDepthAt(*map_, Camera::Pinhole(0, 240, 160, 160, 0, 0), Rigid3d(), pixels);
+  EXPECT_FALSE(bad.ok());
+}
+
 TEST_F(SyntheticLidarTest, LocalPlaneMatchesTrueSurfaceNormals) {
   int facades = 0, facade_not_found = 0;
   double worst_facade_deg = 0, worst_ground_deg = 0;

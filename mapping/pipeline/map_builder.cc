@@ -765,15 +765,20 @@ absl::StatusOr<OrderedJson> Builder::RunLandmarks() {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(options_.num_threads)
   for (size_t i = 0; i < np * nv; ++i) {
     const size_t p = i / nv, v = i % nv;
-    auto depth = RenderDepth(*lidar_, rig_->views()[v].camera, CamFromWorld(poses, p, v), options_.depth);
+    ViewFeatures& vf = all[i];
+    std::vector<Eigen::Vector2d> pixels;
+    pixels.reserve(vf.features.size());
+    for (const auto& kp : vf.features.keypoints) pixels.emplace_back(kp.x, kp.y);
+    // Depth only where the keypoints are: the same values as a whole depth
+    // map's DepthAt, without refining the pixels no keypoint reads.
+    auto depth = RenderDepthAt(*lidar_, rig_->views()[v].camera, CamFromWorld(poses, p, v), pixels, options_.depth);
     if (!depth.ok()) {
 #pragma omp critical
       status = depth.status();
       continue;
     }
-    ViewFeatures& vf = all[i];
     for (size_t k = 0; k < vf.features.size(); ++k) {
-      const auto d = depth->DepthAt(vf.features.keypoints[k].x, vf.features.keypoints[k].y);
+      const std::optional<double>& d = (*depth)[k];
       vf.depth_m[k] = d ? static_cast<float>(*d) : 0.0f;
     }
     progress.Add();
