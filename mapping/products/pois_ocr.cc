@@ -475,10 +475,23 @@ void SignOcr::ReadText(const cv::Mat& full_bgr, const cv::Mat& full_lab, SignRea
   };
   const double t_lo = quantile(0.5), t_hi = std::max(t_lo + 0.3, quantile(0.995));
   cv::Mat gray(lab.size(), CV_8U), mask(lab.size(), CV_8U);
+  // Tesseract reads the grey image sharpened (an unsharp mask: 2.5 times
+  // the detail above a 4 px Gaussian, about one panorama pixel seen from
+  // 20 m at 1.5 cm crop pixels): the panorama's blur merges a blurred
+  // Chinese character's strokes into one blob. On the default city's 176
+  // crops it read 41 names right where the unsharpened grey read 34 (1.5
+  // times: 38; 4 times: 34). The text mask (lines, extent) stays unsharpened.
+  cv::Mat t_sharp;
+  {
+    cv::Mat blurred;
+    cv::GaussianBlur(t_img, blurred, cv::Size(0, 0), 4.0);
+    t_sharp = t_img + 2.5 * (t_img - blurred);
+  }
   for (int r = 0; r < lab.rows; ++r) {
     for (int c = 0; c < lab.cols; ++c) {
       const double u = (t_img.at<float>(r, c) - t_lo) / (t_hi - t_lo);
-      gray.at<uint8_t>(r, c) = cv::saturate_cast<uint8_t>(255.0 * (1.0 - std::clamp(u, 0.0, 1.0)));
+      const double ug = (t_sharp.at<float>(r, c) - t_lo) / (t_hi - t_lo);
+      gray.at<uint8_t>(r, c) = cv::saturate_cast<uint8_t>(255.0 * (1.0 - std::clamp(ug, 0.0, 1.0)));
       mask.at<uint8_t>(r, c) = u > 0.5 ? 1 : 0;
     }
   }
