@@ -328,6 +328,21 @@ EdgeFit FitAxisEdge(const std::vector<Eigen::Vector2d>& wall_uv, bool horizontal
   return fit;
 }
 
+// Whether p lies inside poly at least `inset` from its boundary.
+bool InsideBy(const std::vector<Eigen::Vector2d>& poly, const Eigen::Vector2d& p, double inset) {
+  bool inside = false;
+  double nearest = std::numeric_limits<double>::infinity();
+  for (size_t i = 0, j = poly.size() - 1; i < poly.size(); j = i++) {
+    const Eigen::Vector2d& a = poly[i];
+    const Eigen::Vector2d& b = poly[j];
+    if ((a.y() > p.y()) != (b.y() > p.y()) && p.x() < (b.x() - a.x()) * (p.y() - a.y()) / (b.y() - a.y()) + a.x()) inside = !inside;
+    const Eigen::Vector2d ab = b - a;
+    const double t = std::clamp((p - a).dot(ab) / std::max(1e-12, ab.squaredNorm()), 0.0, 1.0);
+    nearest = std::min(nearest, (a + t * ab - p).norm());
+  }
+  return inside && nearest >= inset;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -471,7 +486,7 @@ absl::StatusOr<WhiteModelResult> BuildWhiteModels(const LidarMap& lidar, const P
 
   // Panorama images, read (and their sky found) when first needed.
   std::vector<std::optional<PanoImage>> pano_images(inputs.panos.size());
-  int num_pano_images = 0, num_pano_heights = 0;
+  int num_pano_images = 0, num_pano_heights = 0, num_towers = 0;
   auto pano_image = [&](size_t i) -> const PanoImage* {
     if (!pano_images[i]) {
       cv::Mat bgr = cv::imread(inputs.panos[i].image.string(), cv::IMREAD_COLOR);
@@ -761,6 +776,7 @@ absl::StatusOr<WhiteModelResult> BuildWhiteModels(const LidarMap& lidar, const P
     std::vector<Eigen::Vector2d> wall_uv;
     std::vector<double> wall_z;
     std::vector<Eigen::Vector2d> wall_xy;
+    std::optional<internal::Rect> tower;  // uv, a setback tower's walls seen above the roof
   };
   std::vector<Draft> drafts;
   int num_small = 0;
@@ -895,6 +911,22 @@ absl::StatusOr<WhiteModelResult> BuildWhiteModels(const LidarMap& lidar, const P
     if (internal::SignedArea(poly) < 0) std::reverse(poly.begin(), poly.end());
     d.outline_uv = poly;
     d.model.num_points = static_cast<int>(d.wall_xy.size());
+    // A tower set back on a podium: wall cells well inside the outline whose
+    // lowest point is above any wall foot seen from the street (they stand
+    // on a roof). Their box is the tower's plan.
+    {
+      std::vector<double> tu, tv;
+      for (const Eigen::Vector2d& q : cells) {
+        int cx, cy;
+        if (!grid.Index(q.x(), q.y(), &cx, &cy) || zmin[static_cast<size_t>(cy) * grid.nx + cx] < options.tower_min_base_m) continue;
+        const Eigen::Vector2d uv = d.frame.ToUv(q);
+        if (InsideBy(poly, uv, options.tower_min_inset_m)) { tu.push_back(uv.x()); tv.push_back(uv.y()); }
+      }
+      if (tu.size() * grid.cell >= options.tower_min_wall_m) {
+        const internal::Rect r{Quantile(tu, 0.02), Quantile(tv, 0.02), Quantile(tu, 0.98), Quantile(tv, 0.98)};
+        if (r.u1 - r.u0 >= 4.0 && r.v1 - r.v0 >= 4.0 && (r.u1 - r.u0) * (r.v1 - r.v0) < 0.8 * internal::PolygonArea(poly)) d.tower = r;
+      }
+    }
     drafts.push_back(std::move(d));
   }
   summary["free_space_rays"] = num_free_rays;
@@ -927,6 +959,50 @@ absl::StatusOr<WhiteModelResult> BuildWhiteModels(const LidarMap& lidar, const P
     }
     d.model.ground_z_m = gz.empty() ? Quantile(d.wall_z, 0.0) - options.min_point_height_m : Median(gz);
 
+    // The median skyline the panoramas see above the walls `segments` (uv, on
+    // the sides of rectangle r), preferring views with no other building
+    // behind; nullopt without views. `above_own`: the walls stand above this
+    // building's own lower roof (a tower's), which does not hide them.
+    auto skyline_top = [&](const std::vector<std::pair<Eigen::Vector2d, Eigen::Vector2d>>& outer_segments,
+                           const internal::Rect& r, bool above_own) -> std::optional<double> {
+      std::vector<double> clean, all;
+      for (const auto& [a_uv, b_uv] : outer_segments) {
+        const Eigen::Vector2d a = d.frame.ToXy(a_uv), b = d.frame.ToXy(b_uv);
+        const double len = (b - a).norm();
+        const Eigen::Vector2d dir = (b - a) / len;
+        // Outward normal: the side of the segment away from the piece centre.
+        const Eigen::Vector2d centre = d.frame.ToXy({0.5 * (r.u0 + r.u1), 0.5 * (r.v0 + r.v1)});
+        Eigen::Vector2d out(dir.y(), -dir.x());
+        if (out.dot(a - centre) < 0) out = -out;
+        for (size_t pj = 0; pj < inputs.panos.size(); ++pj) {
+          const Eigen::Vector2d rig = inputs.panos[pj].world_from_rig.translation.head<2>();
+          if (out.dot(rig - a) < 2.0) continue;  // behind or along the wall
+          bool used = false;
+          for (double s = 1.0; s < len - 0.99; s += 1.0) {
+            const Eigen::Vector2d x = a + dir * s;
+            const double dist = (rig - x).norm();
+            if (dist > options.max_pano_distance_m) continue;
+            // Line of sight in plan: no outline between the rig and the wall.
+            const Eigen::Vector2d near_end = x + (rig - x).normalized() * 0.3;
+            if (internal::SegmentHitsAnyOutline(rig, near_end, outlines_xy, above_own ? static_cast<int>(bi) : -1)) continue;
+            // Another building behind the wall could make the skyline.
+            const Eigen::Vector2d far_end = x + (x - rig).normalized() * 400.0;
+            const bool background = internal::SegmentHitsAnyOutline(x, far_end, outlines_xy, static_cast<int>(bi));
+            const PanoImage* im = pano_image(pj);
+            if (!im) break;
+            std::optional<double> z = SkylineZ(inputs.panos[pj], *im, x, lidar_ceiling_z - 3.0);
+            if (!z) continue;
+            used = true;
+            all.push_back(*z);
+            if (!background) clean.push_back(*z);
+          }
+          (void)used;
+        }
+      }
+      const std::vector<double>& use = clean.size() >= 5 ? clean : all;
+      if (use.empty()) return std::nullopt;
+      return Median(use);
+    };
     // Pieces: the rectangles of the outline's own coordinate grid (LOD2 roof
     // levels follow the wall tops of each piece).
     std::vector<internal::Rect> pieces = internal::RectilinearPieces(d.outline_uv);
@@ -975,47 +1051,9 @@ absl::StatusOr<WhiteModelResult> BuildWhiteModels(const LidarMap& lidar, const P
       if (!ph[pi].clipped || !options.use_panoramas || inputs.panos.empty()) continue;
 
       // Panoramas: skyline above points along the piece's outer walls.
-      std::vector<double> clean, all;
-      for (const auto& [a_uv, b_uv] : outer_segments) {
-        const Eigen::Vector2d a = d.frame.ToXy(a_uv), b = d.frame.ToXy(b_uv);
-        const double len = (b - a).norm();
-        const Eigen::Vector2d dir = (b - a) / len;
-        // Outward normal: the side of the segment away from the piece centre.
-        const Eigen::Vector2d centre = d.frame.ToXy({0.5 * (r.u0 + r.u1), 0.5 * (r.v0 + r.v1)});
-        Eigen::Vector2d out(dir.y(), -dir.x());
-        if (out.dot(a - centre) < 0) out = -out;
-        for (size_t pj = 0; pj < inputs.panos.size(); ++pj) {
-          const Eigen::Vector2d rig = inputs.panos[pj].world_from_rig.translation.head<2>();
-          if (out.dot(rig - a) < 2.0) continue;  // behind or along the wall
-          bool used = false;
-          for (double s = 1.0; s < len - 0.99; s += 1.0) {
-            const Eigen::Vector2d x = a + dir * s;
-            const double dist = (rig - x).norm();
-            if (dist > options.max_pano_distance_m) continue;
-            // Line of sight in plan: no outline between the rig and the wall.
-            const Eigen::Vector2d near_end = x + (rig - x).normalized() * 0.3;
-            if (internal::SegmentHitsAnyOutline(rig, near_end, outlines_xy, -1)) continue;
-            // Another building behind the wall could make the skyline.
-            const Eigen::Vector2d far_end = x + (x - rig).normalized() * 400.0;
-            const bool background = internal::SegmentHitsAnyOutline(x, far_end, outlines_xy, static_cast<int>(bi));
-            const PanoImage* im = pano_image(pj);
-            if (!im) break;
-            std::optional<double> z = SkylineZ(inputs.panos[pj], *im, x, lidar_ceiling_z - 3.0);
-            if (!z) continue;
-            used = true;
-            all.push_back(*z);
-            if (!background) clean.push_back(*z);
-          }
-          (void)used;
-        }
-      }
-      const std::vector<double>& use = clean.size() >= 5 ? clean : all;
-      if (!use.empty()) {
-        const double z = Median(use);
-        if (!std::isfinite(ph[pi].top_z) || z > ph[pi].top_z + 0.5) {
-          ph[pi].top_z = z;
-          ++num_pano_heights;
-        }
+      if (const std::optional<double> z = skyline_top(outer_segments, r, false); z && (!std::isfinite(ph[pi].top_z) || *z > ph[pi].top_z + 0.5)) {
+        ph[pi].top_z = *z;
+        ++num_pano_heights;
       }
     }
     // Pieces without a measured top take the highest measured neighbour's.
@@ -1050,7 +1088,85 @@ absl::StatusOr<WhiteModelResult> BuildWhiteModels(const LidarMap& lidar, const P
         d.model.parts.push_back(std::move(part));
       }
     }
+    // The tower: its walls' tops (or the panoramas' skyline above them when
+    // they reach the lidar's ceiling), a part of its own above the podium.
+    if (d.tower) {
+      const internal::Rect& r = *d.tower;
+      const std::vector<std::pair<Eigen::Vector2d, Eigen::Vector2d>> sides = {
+          {{r.u0, r.v0}, {r.u1, r.v0}}, {{r.u1, r.v0}, {r.u1, r.v1}}, {{r.u1, r.v1}, {r.u0, r.v1}}, {{r.u0, r.v1}, {r.u0, r.v0}}};
+      std::vector<double> tops;
+      for (const auto& [a, b] : sides) {
+        const bool horizontal = std::abs(a.y() - b.y()) < 1e-9;
+        const double lo = horizontal ? std::min(a.x(), b.x()) : std::min(a.y(), b.y());
+        const double hi = horizontal ? std::max(a.x(), b.x()) : std::max(a.y(), b.y());
+        const double coordinate = horizontal ? a.y() : a.x();
+        const int nb = std::max(1, static_cast<int>((hi - lo) / 1.0));
+        std::vector<double> bin(nb, -std::numeric_limits<double>::infinity());
+        for (size_t k = 0; k < d.wall_uv.size(); ++k) {
+          const Eigen::Vector2d& p = d.wall_uv[k];
+          const double along = horizontal ? p.x() : p.y(), across = horizontal ? p.y() : p.x();
+          if (std::abs(across - coordinate) > 1.0 || along < lo || along > hi) continue;
+          const int bk = std::clamp(static_cast<int>((along - lo) / (hi - lo) * nb), 0, nb - 1);
+          bin[bk] = std::max(bin[bk], d.wall_z[k]);
+        }
+        for (double t : bin)
+          if (std::isfinite(t)) tops.push_back(t);
+      }
+      double top_z = tops.size() >= 3 ? Quantile(tops, 0.9) : NAN;
+      if (std::isfinite(top_z) && top_z >= lidar_ceiling_z - options.lidar_ceiling_margin_m && options.use_panoramas &&
+          !inputs.panos.empty()) {
+        if (const std::optional<double> z = skyline_top(sides, r, true); z && *z > top_z + 0.5) {
+          top_z = *z;
+          ++num_pano_heights;
+        }
+      }
+      const double tower_h = top_z - d.model.ground_z_m;
+      if (std::isfinite(tower_h) && tower_h >= d.model.height_m + options.lod2_min_step_m) {
+        RoofPart part;
+        for (const Eigen::Vector2d& uv : {Eigen::Vector2d(r.u0, r.v0), Eigen::Vector2d(r.u1, r.v0),
+                                          Eigen::Vector2d(r.u1, r.v1), Eigen::Vector2d(r.u0, r.v1)})
+          part.polygon.push_back(d.frame.ToXy(uv));
+        part.height_m = tower_h;
+        // The podium: its rectangles less the tower's (parts do not overlap),
+        // each cut on the tower's coordinates, then merged back where they can.
+        std::vector<internal::Rect> podium;
+        std::vector<double> podium_h, podium_area;
+        for (size_t k = 0; k < pieces.size(); ++k) {
+          const internal::Rect& pr = pieces[k];
+          std::vector<double> us{pr.u0, pr.u1}, vs{pr.v0, pr.v1};
+          for (double u : {r.u0, r.u1}) if (u > pr.u0 && u < pr.u1) us.push_back(u);
+          for (double v : {r.v0, r.v1}) if (v > pr.v0 && v < pr.v1) vs.push_back(v);
+          std::sort(us.begin(), us.end());
+          std::sort(vs.begin(), vs.end());
+          for (size_t i = 0; i + 1 < us.size(); ++i)
+            for (size_t j = 0; j + 1 < vs.size(); ++j) {
+              const internal::Rect c{us[i], vs[j], us[i + 1], vs[j + 1]};
+              const double cu = 0.5 * (c.u0 + c.u1), cv = 0.5 * (c.v0 + c.v1);
+              if (cu > r.u0 && cu < r.u1 && cv > r.v0 && cv < r.v1) continue;  // under the tower
+              podium.push_back(c);
+              podium_h.push_back(d.model.lod == 1 ? d.model.height_m : heights[k]);
+              podium_area.push_back((c.u1 - c.u0) * (c.v1 - c.v0));
+            }
+        }
+        internal::MergePieces(&podium, &podium_h, &podium_area, 1e-6);
+        d.model.parts.clear();
+        for (size_t k = 0; k < podium.size(); ++k) {
+          const internal::Rect& pr = podium[k];
+          RoofPart pp;
+          for (const Eigen::Vector2d& uv : {Eigen::Vector2d(pr.u0, pr.v0), Eigen::Vector2d(pr.u1, pr.v0),
+                                            Eigen::Vector2d(pr.u1, pr.v1), Eigen::Vector2d(pr.u0, pr.v1)})
+            pp.polygon.push_back(d.frame.ToXy(uv));
+          pp.height_m = podium_h[k];
+          d.model.parts.push_back(std::move(pp));
+        }
+        d.model.parts.push_back(std::move(part));
+        d.model.lod = 2;
+        d.model.height_m = tower_h;
+        ++num_towers;
+      }
+    }
   }
+  summary["setback_towers"] = num_towers;
   summary["panoramas_read"] = num_pano_images;
   summary["roof_levels_from_panoramas"] = num_pano_heights;
   seconds["heights"] = SecondsSince(t);

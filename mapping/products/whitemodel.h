@@ -76,6 +76,12 @@ struct WhiteModelOptions {
   double free_ray_max_range_m = 100.0;
   // A footprint cell is free when at least this many rays cross it.
   int free_ray_min_count = 3;
+  // Setback towers: wall cells at least tower_min_inset_m inside the outline
+  // whose lowest point is at least tower_min_base_m above the ground (they
+  // stand on a roof), tower_min_wall_m of them at least, metres.
+  double tower_min_inset_m = 2.0;
+  double tower_min_base_m = 6.0;
+  double tower_min_wall_m = 6.0;
   // Roof levels whose heights differ by less than this are one level (LOD1).
   double lod2_min_step_m = 1.5;
   // Heights from the panoramas' building/sky boundary where the lidar did not

@@ -298,6 +298,58 @@ TEST(WhiteModels, UShapedBuildingStaysOneBuildingAndItsCourtyardIsCarved) {
   EXPECT_GE(iou_rays, iou_plain + 0.05);
 }
 
+// A tower set back on a podium, alone in the small city: its walls seen
+// above the podium's roof make a LOD2 part of the tower's height.
+TEST(WhiteModels, SetbackTowerIsALod2PartOfItsOwnHeight) {
+  synth::City city = SmallCity(true);
+  const synth::Street* along_x = nullptr;
+  const synth::Street* along_y = nullptr;
+  for (const synth::Street& st : city.streets) (st.along_x ? along_x : along_y) = &st;
+  ASSERT_NE(along_x, nullptr);
+  const double y0 = along_x->position_m + along_x->OuterEdgeOffset() + 2.0;
+  const double x0 = (along_y ? along_y->position_m + along_y->OuterEdgeOffset() : 0.0) + 4.0;
+  auto rect = [](double ax, double ay, double bx, double by) {
+    return std::vector<Eigen::Vector2d>{{ax, ay}, {bx, ay}, {bx, by}, {ax, by}};
+  };
+  // Podium 7 m, tower 13 m (within the small city's lidar reach, no
+  // panoramas), set back 5 m from the street front and 6 m from the sides.
+  synth::Building b;
+  b.id = 0;
+  b.shape = "setback";
+  b.footprint = rect(x0, y0, x0 + 26, y0 + 20);
+  const std::vector<Eigen::Vector2d> tower = rect(x0 + 6, y0 + 5, x0 + 20, y0 + 16);
+  b.parts = {{b.footprint, 7.0}, {tower, 13.0}};
+  b.height_m = 13.0;
+  city.buildings = {b};
+  city.signs.clear();
+  const LidarMap lidar = SimulateLidar(city);
+  ProductInputs inputs;
+  for (size_t i = 0; i < city.route.points.size(); i += 10)
+    inputs.route_positions.push_back({city.route.points[i].x(), city.route.points[i].y(), 2.5});
+  auto result = BuildWhiteModels(lidar, inputs, WhiteModelOptions());
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->full.buildings.size(), 1u);
+  const BuildingModel& m = result->full.buildings[0];
+  EXPECT_EQ(result->summary["setback_towers"].get<int>(), 1);
+  EXPECT_EQ(m.lod, 2);
+  // Heights from the wall tops: centimetres off (range noise, voxels), 0.3 m allowed.
+  EXPECT_NEAR(m.height_m, 13.0, 0.3);
+  const RoofPart* top = nullptr;
+  for (const RoofPart& p : m.parts)
+    if (!top || p.height_m > top->height_m) top = &p;
+  ASSERT_NE(top, nullptr);
+  const double tower_iou = internal::PolygonIoU(top->polygon, tower);
+  std::printf("setback tower: model %.2f m, tower part IoU %.3f, footprint IoU %.3f\n", m.height_m, tower_iou,
+              internal::PolygonIoU(m.footprint, b.footprint));
+  // The tower's plan is the box of its walls seen above the podium (0.91
+  // when written: its far side is seen from farther, less of it).
+  EXPECT_GE(tower_iou, 0.8);
+  for (const RoofPart& p : m.parts)
+    if (&p != top) EXPECT_NEAR(p.height_m, 7.0, 0.3);
+  EXPECT_GE(internal::PolygonIoU(m.footprint, b.footprint), 0.9);
+  ExpectSimplifiedWithinTolerances(*result, WhiteModelOptions());
+}
+
 TEST(WhiteModels, SceneWithoutBuildingsGivesNoModels) {
   // Trees, lamp poles and parked cars along the street are not buildings.
   const synth::City city = SmallCity(false);
