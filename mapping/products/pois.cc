@@ -578,7 +578,7 @@ absl::StatusOr<PoiSet> DetectPoisFromFacadePoints(const FacadePoints& facade, co
   for (const absl::Status& s : thread_status) ARMAP_RETURN_IF_ERROR(s);
   const double t_ocr = SecondsSince(t0) - t_boards - t_load;
 
-  int num_low_confidence = 0, num_unsure_character = 0;
+  int num_low_confidence = 0, num_unsure_character = 0, num_fused = 0;
   OrderedJson boards_json = OrderedJson::array();
   for (size_t i = 0; i < cands.size(); ++i) {
     {
@@ -653,7 +653,37 @@ absl::StatusOr<PoiSet> DetectPoisFromFacadePoints(const FacadePoints& facade, co
                                  ? options.min_char_confidence
                                  : std::max(options.min_char_confidence, options.min_char_confidence_single_view);
     const bool unsure_character = min_char_conf < char_gate;
-    const bool kept = !poi.name.empty() && poi.confidence >= options.min_confidence && !unsure_character;
+    bool kept = !poi.name.empty() && poi.confidence >= options.min_confidence && !unsure_character;
+    // No view read the whole name surely: fuse it character by character
+    // (明月驳店 and 归月酒店 are 明月酒店), under the same per-character rules.
+    if (!kept) {
+      std::vector<CharReading> char_readings;
+      for (const Reading& r : readings[i]) {
+        if (!r.zh.empty()) char_readings.push_back({CodePoints(r.zh), r.zh_char_conf});
+      }
+      const FusedName fused =
+          FuseCharacters(char_readings, options.min_char_confidence, options.min_char_confidence_single_view);
+      if (!fused.text.empty()) {
+        boards_json[i]["fused"] = {{"name", Utf8FromCodePoints(fused.text)},
+                                   {"num_views", fused.num_views},
+                                   {"num_agreeing", fused.num_agreeing},
+                                   {"best_conf", fused.best_conf},
+                                   {"confidence", fused.confidence}};
+      }
+      if (fused.num_views >= 2 && fused.AllSupported()) {
+        Poi fp;
+        fp.name = Utf8FromCodePoints(fused.text);
+        fp.confidence = fused.confidence;
+        if (cen.confidence >= 0.5 * options.min_confidence) fp.name_en = cen.text;
+        fp.category = CategoryFromName(fp.name, fp.name_en);
+        if (!fp.category.empty()) fp.confidence = std::min(1.0, fp.confidence + 0.15);
+        if (fp.confidence >= options.min_confidence) {
+          poi = std::move(fp);
+          kept = true;
+          ++num_fused;
+        }
+      }
+    }
     boards_json[i]["name"] = poi.name;
     boards_json[i]["name_en"] = poi.name_en;
     boards_json[i]["confidence"] = poi.confidence;
@@ -683,6 +713,7 @@ absl::StatusOr<PoiSet> DetectPoisFromFacadePoints(const FacadePoints& facade, co
   summary["crops_read"] = num_crops.load();
   summary["views_occluded"] = num_occluded;
   summary["pois"] = result.pois.size();
+  summary["fused_by_character"] = num_fused;
   summary["dropped_low_confidence"] = num_low_confidence;
   summary["dropped_unsure_character"] = num_unsure_character;
   summary["seconds"] = {{"boards", t_boards}, {"load_panos", t_load}, {"ocr", t_ocr}, {"total", SecondsSince(t0)}};

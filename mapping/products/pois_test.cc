@@ -68,6 +68,79 @@ TEST(PoiTextTest, MatchedIndicesFollowOneOptimalAlignment) {
   EXPECT_EQ(MatchedIndices(CodePoints("书店"), {}), (std::vector<int>{-1, -1}));
 }
 
+TEST(PoiTextTest, AlignedIndicesPairSubstitutions) {
+  using internal::AlignedIndices;
+  using internal::CodePoints;
+  EXPECT_EQ(AlignedIndices(CodePoints("明月酒店"), CodePoints("明月驳店")), (std::vector<int>{0, 1, 2, 3}));
+  EXPECT_EQ(AlignedIndices(CodePoints("川味小吃"), CodePoints("川小吃")), (std::vector<int>{0, -1, 1, 2}));
+  // One dropped and one substituted: 川味小吃 read as 川小古.
+  EXPECT_EQ(AlignedIndices(CodePoints("川味小吃"), CodePoints("川小古")), (std::vector<int>{0, -1, 1, 2}));
+  const std::vector<int> ins = AlignedIndices(CodePoints("打印复印"), CodePoints("打印复复印"));
+  EXPECT_EQ(ins[0], 0);
+  EXPECT_EQ(ins[1], 1);
+  EXPECT_TRUE(ins[2] == 2 || ins[2] == 3);
+  EXPECT_EQ(ins[3], 4);
+}
+
+// The default thresholds of PoiOptions: 0.93 with a second view, 0.95 alone.
+internal::FusedName Fuse(const std::vector<std::pair<std::string, std::vector<double>>>& readings) {
+  std::vector<internal::CharReading> in;
+  for (const auto& [text, conf] : readings) in.push_back({internal::CodePoints(text), conf});
+  const PoiOptions options;
+  return internal::FuseCharacters(in, options.min_char_confidence, options.min_char_confidence_single_view);
+}
+
+TEST(PoiTextTest, FusedNameFromViewsEachWithOneWrongCharacter) {
+  // 明月酒店 read three times, each view wrong (and unsure) at a different
+  // character: every position has two agreeing views.
+  const internal::FusedName f = Fuse({{"归月酒店", {0.88, 0.99, 0.99, 0.99}},
+                                      {"明月驳店", {0.97, 0.99, 0.82, 0.98}},
+                                      {"明目酒店", {0.97, 0.85, 0.98, 0.97}}});
+  EXPECT_EQ(internal::Utf8FromCodePoints(f.text), "明月酒店");
+  EXPECT_EQ(f.num_views, 3);
+  EXPECT_EQ(f.num_agreeing, (std::vector<int>{2, 2, 2, 3}));
+  EXPECT_TRUE(f.AllSupported());
+  // Winner's confidence per view: (1.94 + 1.98 + 1.97 + 2.94) / 3 / 4.
+  EXPECT_NEAR(f.confidence, (1.94 + 1.98 + 1.97 + 2.94) / 12.0, 1e-9);
+
+  // Two views, each sure where the other is wrong: one sure view supports a
+  // character the other read unsurely.
+  const internal::FusedName two = Fuse({{"归月酒店", {0.88, 0.99, 0.99, 0.99}}, {"明月驳店", {0.96, 0.99, 0.82, 0.95}}});
+  EXPECT_EQ(internal::Utf8FromCodePoints(two.text), "明月酒店");
+  EXPECT_TRUE(two.AllSupported());
+}
+
+TEST(PoiTextTest, FusedNameAlignsReadingsOneCharacterOff) {
+  // A view that dropped 味 still votes for the other three characters; a
+  // reading two characters longer does not vote at all.
+  const internal::FusedName f = Fuse({{"川味小吃", {0.97, 0.98, 0.99, 0.92}},
+                                      {"川小吃", {0.99, 0.99, 0.96}},
+                                      {"川味小古", {0.98, 0.97, 0.99, 0.80}},
+                                      {"川味小吃店铺", {0.99, 0.99, 0.99, 0.99, 0.99, 0.99}}});
+  EXPECT_EQ(internal::Utf8FromCodePoints(f.text), "川味小吃");
+  EXPECT_EQ(f.num_views, 3);
+  EXPECT_EQ(f.num_agreeing, (std::vector<int>{3, 2, 3, 2}));
+  EXPECT_TRUE(f.AllSupported());
+}
+
+TEST(PoiTextTest, DisagreeingUnsureReadingsGiveNoFusedName) {
+  // 用 / 到 each read once below the single-view 0.95: no position winner is
+  // sure, and 让, read by both, never reaches 0.93.
+  const internal::FusedName f = Fuse({{"小用让", {0.99, 0.90, 0.57}}, {"小到让", {0.99, 0.91, 0.91}}});
+  EXPECT_FALSE(f.AllSupported());
+  EXPECT_TRUE(f.supported[0]);
+  EXPECT_FALSE(f.supported[1]);
+  EXPECT_FALSE(f.supported[2]);
+  // A tie between two sure but different characters is no winner either.
+  const internal::FusedName tie = Fuse({{"天产中介", {0.99, 0.99, 0.99, 0.97}}, {"后产中介", {0.99, 0.99, 0.99, 0.97}}});
+  EXPECT_FALSE(tie.supported[0]);
+  EXPECT_FALSE(tie.AllSupported());
+  // A name no view reads surely at any position: none.
+  EXPECT_FALSE(Fuse({{"全于他下下", {0.97, 0.88, 0.86, 0.92, 0.92}}, {"萤草人了重", {0.79, 0.78, 0.93, 0.89, 0.79}}})
+                   .AllSupported());
+  EXPECT_TRUE(Fuse({}).text.empty());
+}
+
 TEST(PoiOptionsTest, ValidateNamesTheField) {
   EXPECT_TRUE(PoiOptions().Validate().ok());
   PoiOptions o;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 
 namespace armap::mapping::internal {
 
@@ -101,6 +102,108 @@ std::vector<int> MatchedIndices(const std::vector<char32_t>& a, const std::vecto
       --j;
     }
   }
+  return out;
+}
+
+std::vector<int> AlignedIndices(const std::vector<char32_t>& a, const std::vector<char32_t>& b) {
+  const size_t n = a.size(), m = b.size();
+  std::vector<std::vector<int>> d(n + 1, std::vector<int>(m + 1, 0));
+  for (size_t i = 0; i <= n; ++i) d[i][0] = static_cast<int>(i);
+  for (size_t j = 0; j <= m; ++j) d[0][j] = static_cast<int>(j);
+  for (size_t i = 1; i <= n; ++i) {
+    for (size_t j = 1; j <= m; ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    }
+  }
+  std::vector<int> out(n, -1);
+  for (size_t i = n, j = m; i > 0 && j > 0;) {
+    // The diagonal first: a substitution keeps the two characters paired.
+    if (d[i][j] == d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)) {
+      out[i - 1] = static_cast<int>(j - 1);
+      --i, --j;
+    } else if (d[i][j] == d[i - 1][j] + 1) {
+      --i;
+    } else {
+      --j;
+    }
+  }
+  return out;
+}
+
+bool FusedName::AllSupported() const {
+  return !text.empty() && std::all_of(supported.begin(), supported.end(), [](char s) { return s != 0; });
+}
+
+FusedName FuseCharacters(const std::vector<CharReading>& readings, double min_char_confidence,
+                         double min_char_confidence_single_view) {
+  FusedName out;
+  auto conf_at = [](const CharReading& r, size_t k) { return k < r.char_conf.size() ? r.char_conf[k] : 0.0; };
+  // The name's length: the one with the most confidence mass.
+  std::map<size_t, double> mass;
+  for (const CharReading& r : readings) {
+    for (size_t k = 0; k < r.text.size(); ++k) mass[r.text.size()] += conf_at(r, k);
+  }
+  size_t length = 0;
+  double best_mass = 0;
+  for (const auto& [len, m] : mass) {
+    if (len > 0 && m > best_mass) best_mass = m, length = len;
+  }
+  if (length == 0) return out;
+  // Reference for the off-by-one alignments: the surest reading of that length.
+  const CharReading* ref = nullptr;
+  double ref_mass = -1;
+  for (const CharReading& r : readings) {
+    if (r.text.size() != length) continue;
+    double m = 0;
+    for (size_t k = 0; k < r.text.size(); ++k) m += conf_at(r, k);
+    if (m > ref_mass) ref_mass = m, ref = &r;
+  }
+  struct Vote {
+    double sum = 0, best = 0;
+    int count = 0;
+  };
+  std::vector<std::map<char32_t, Vote>> votes(length);
+  for (const CharReading& r : readings) {
+    if (r.text.empty() || r.text.size() + 1 < length || r.text.size() > length + 1) continue;
+    std::vector<int> index(length);
+    if (r.text.size() == length) {
+      for (size_t k = 0; k < length; ++k) index[k] = static_cast<int>(k);
+    } else {
+      index = AlignedIndices(ref->text, r.text);
+    }
+    ++out.num_views;
+    for (size_t k = 0; k < length; ++k) {
+      if (index[k] < 0) continue;
+      const double c = conf_at(r, static_cast<size_t>(index[k]));
+      Vote& v = votes[k][r.text[static_cast<size_t>(index[k])]];
+      v.sum += c, v.best = std::max(v.best, c), ++v.count;
+    }
+  }
+  out.text.resize(length);
+  out.num_agreeing.resize(length);
+  out.best_conf.resize(length);
+  out.supported.resize(length);
+  double share_sum = 0;
+  for (size_t k = 0; k < length; ++k) {
+    const Vote* win = nullptr;
+    double runner_up = 0;
+    for (const auto& [c, v] : votes[k]) {
+      if (win == nullptr || v.sum > win->sum) {
+        if (win != nullptr) runner_up = std::max(runner_up, win->sum);
+        win = &v, out.text[k] = c;
+      } else {
+        runner_up = std::max(runner_up, v.sum);
+      }
+    }
+    if (win == nullptr) continue;  // every aligned view skipped this position
+    out.num_agreeing[k] = win->count;
+    out.best_conf[k] = win->best;
+    const bool sure = (win->count >= 2 && win->best >= min_char_confidence) ||
+                      win->best >= min_char_confidence_single_view;
+    out.supported[k] = win->sum > runner_up && sure;
+    share_sum += win->sum / out.num_views;
+  }
+  out.confidence = share_sum / static_cast<double>(length);
   return out;
 }
 
