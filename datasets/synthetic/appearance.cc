@@ -188,16 +188,18 @@ Vec3 PhotoPatchLibrary::Sample(int patch, double u, double v, double footprint) 
   // (2^L - 1) / 2 level-0 texels towards +u, +v (a quarter to half an image
   // pixel, varying with distance). Texel j's detail sits at u = (j + 0.5 * n / n0) / n.
   const double texel_centre = 0.5 * n / mips[0].cols;
-  // Mirrored repeat: no seams where tiles meet.
-  auto wrap = [n](double x) {
-    const double period = 2.0 * n;
-    double m = x - period * std::floor(x / period);
-    return m < n ? m : period - m - 1e-6;
+  // Mirrored repeat about the patch's edges (u = 0, 1): no seams where tiles
+  // meet. Mirroring the texel index instead (x -> 2n - x) put every
+  // mirrored tile one texel of the level off, again a shift with distance.
+  auto mirror = [](double t) {
+    const double m = t - 2.0 * std::floor(0.5 * t);  // [0, 2)
+    return m < 1.0 ? m : 2.0 - m;                    // [0, 1]
   };
-  const double x = wrap(u * n - texel_centre), y = wrap(v * n - texel_centre);
-  const int x0 = static_cast<int>(x), y0 = static_cast<int>(y);
-  const int x1 = std::min(x0 + 1, n - 1), y1 = std::min(y0 + 1, n - 1);
-  const double fx = x - x0, fy = y - y0;
+  const double x = mirror(u) * n - texel_centre, y = mirror(v) * n - texel_centre;  // [-0.5, n - 0.5]
+  const double xf = std::floor(x), yf = std::floor(y);
+  const int x0 = std::clamp(static_cast<int>(xf), 0, n - 1), x1 = std::clamp(static_cast<int>(xf) + 1, 0, n - 1);
+  const int y0 = std::clamp(static_cast<int>(yf), 0, n - 1), y1 = std::clamp(static_cast<int>(yf) + 1, 0, n - 1);
+  const double fx = x - xf, fy = y - yf;
   const cv::Vec3f a = img.at<cv::Vec3f>(y0, x0), b = img.at<cv::Vec3f>(y0, x1);
   const cv::Vec3f c = img.at<cv::Vec3f>(y1, x0), d = img.at<cv::Vec3f>(y1, x1);
   const cv::Vec3f top = a * (1 - fx) + b * fx, bottom = c * (1 - fx) + d * fx;

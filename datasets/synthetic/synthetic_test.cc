@@ -151,10 +151,14 @@ TEST(AppearanceTest, MipLevelsKeepTextureDetailInPlace) {
     const double footprint = std::ldexp(1.0, level) * 1.01 / kN;  // just into `level`
     for (double u : {0.4, 0.4567, 0.5, 0.61}) {
       const double v = 1.0 - u;
-      const Eigen::Vector3d rgb = lib.Sample(0, u, v, footprint);  // RGB: (0.5, v, u)
-      // 0.02 level-0 texels; the bug was (2^level - 1) / 2 texels.
-      EXPECT_NEAR(rgb.z(), u, 0.02 / kN) << "level " << level << " u " << u;
-      EXPECT_NEAR(rgb.y(), v, 0.02 / kN) << "level " << level << " v " << v;
+      // The tiles repeat mirrored: u + 1 reads the patch at 1 - u, -u at u.
+      for (const auto& [su, sv] : {std::pair{u, v}, std::pair{2.0 - u, 2.0 - v}, std::pair{-u, 2.0 + v}}) {
+        const Eigen::Vector3d rgb = lib.Sample(0, su, sv, footprint);  // RGB: (0.5, v, u)
+        // 0.02 level-0 texels; the bugs were (2^level - 1) / 2 texels, and
+        // 2^level more in mirrored tiles.
+        EXPECT_NEAR(rgb.z(), u, 0.02 / kN) << "level " << level << " u " << su;
+        EXPECT_NEAR(rgb.y(), v, 0.02 / kN) << "level " << level << " v " << sv;
+      }
     }
   }
 }
