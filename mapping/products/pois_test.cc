@@ -345,18 +345,20 @@ cv::Mat CropWithSign(const Eigen::Vector3d& wall_rgb, const Eigen::Vector3d& bg_
   return wall;
 }
 
+// A board's colours on its wall, for the board-location tests.
+struct BoardColours {
+  const char* what;
+  Eigen::Vector3d wall, bg, text;
+};
+
 TEST(SignOcrTest, LocatesTheBoardInTheImageWhereTheLidarIsOff) {
   auto ocr = internal::SignOcr::Create("chi_sim+eng", TestOptions().tessdata_dir);
   ASSERT_TRUE(ocr.ok()) << ocr.status();
-  struct Case {
-    const char* what;
-    Eigen::Vector3d wall, bg, text;
-  };
-  const std::vector<Case> cases = {
+  const std::vector<BoardColours> cases = {
       {"red board on a grey wall", {0.55, 0.55, 0.52}, {0.8, 0.1, 0.1}, {1, 1, 1}},
       {"dark board on a light wall", {0.8, 0.78, 0.74}, {0.08, 0.08, 0.1}, {1, 0.97, 0.9}},
       {"white board on a light wall", {0.72, 0.72, 0.7}, {0.97, 0.97, 0.95}, {0.7, 0.05, 0.05}}};
-  for (const Case& c : cases) {
+  for (const BoardColours& c : cases) {
     cv::Rect truth;
     const cv::Mat crop = CropWithSign(c.wall, c.bg, c.text, &truth);
     ASSERT_FALSE(crop.empty());
@@ -378,14 +380,10 @@ TEST(SignOcrTest, LocatesTheBoardInTheImageWhereTheLidarIsOff) {
 TEST(SignOcrTest, LocatesTheBoardWhenTheLidarMadeItTooWide) {
   auto ocr = internal::SignOcr::Create("chi_sim+eng", TestOptions().tessdata_dir);
   ASSERT_TRUE(ocr.ok()) << ocr.status();
-  struct Case {
-    const char* what;
-    Eigen::Vector3d wall, bg, text;
-  };
-  const std::vector<Case> cases = {
+  const std::vector<BoardColours> cases = {
       {"yellow board on a grey wall", {0.5, 0.5, 0.5}, {0.75, 0.6, 0.1}, {1, 1, 1}},
       {"green board on a light wall", {0.75, 0.74, 0.7}, {0.1, 0.55, 0.2}, {1, 1, 1}}};
-  for (const Case& c : cases) {
+  for (const BoardColours& c : cases) {
     for (const bool wide_left : {false, true}) {
       cv::Rect truth;
       const cv::Mat crop = CropWithSign(c.wall, c.bg, c.text, &truth, 220);

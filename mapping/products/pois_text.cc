@@ -79,7 +79,10 @@ double CharacterErrorRate(const std::string& hypothesis, const std::string& refe
   return static_cast<double>(prev[h.size()]) / static_cast<double>(r.size());
 }
 
-std::vector<int> MatchedIndices(const std::vector<char32_t>& a, const std::vector<char32_t>& b) {
+namespace {
+// Levenshtein table: d[i][j] is the distance between a's first i and b's
+// first j characters.
+std::vector<std::vector<int>> EditDistanceTable(const std::vector<char32_t>& a, const std::vector<char32_t>& b) {
   const size_t n = a.size(), m = b.size();
   std::vector<std::vector<int>> d(n + 1, std::vector<int>(m + 1, 0));
   for (size_t i = 0; i <= n; ++i) d[i][0] = static_cast<int>(i);
@@ -89,6 +92,13 @@ std::vector<int> MatchedIndices(const std::vector<char32_t>& a, const std::vecto
       d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
     }
   }
+  return d;
+}
+}  // namespace
+
+std::vector<int> MatchedIndices(const std::vector<char32_t>& a, const std::vector<char32_t>& b) {
+  const size_t n = a.size(), m = b.size();
+  const std::vector<std::vector<int>> d = EditDistanceTable(a, b);
   std::vector<int> out(n, -1);
   for (size_t i = n, j = m; i > 0 && j > 0;) {
     if (a[i - 1] == b[j - 1] && d[i][j] == d[i - 1][j - 1]) {
@@ -107,14 +117,7 @@ std::vector<int> MatchedIndices(const std::vector<char32_t>& a, const std::vecto
 
 std::vector<int> AlignedIndices(const std::vector<char32_t>& a, const std::vector<char32_t>& b) {
   const size_t n = a.size(), m = b.size();
-  std::vector<std::vector<int>> d(n + 1, std::vector<int>(m + 1, 0));
-  for (size_t i = 0; i <= n; ++i) d[i][0] = static_cast<int>(i);
-  for (size_t j = 0; j <= m; ++j) d[0][j] = static_cast<int>(j);
-  for (size_t i = 1; i <= n; ++i) {
-    for (size_t j = 1; j <= m; ++j) {
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-    }
-  }
+  const std::vector<std::vector<int>> d = EditDistanceTable(a, b);
   std::vector<int> out(n, -1);
   for (size_t i = n, j = m; i > 0 && j > 0;) {
     // The diagonal first: a substitution keeps the two characters paired.
