@@ -302,6 +302,17 @@ struct Frame2 {  // building frame: u along the dominant direction
   Eigen::Vector2d ToXy(const Eigen::Vector2d& uv) const { return {c * uv.x() - s * uv.y(), s * uv.x() + c * uv.y()}; }
 };
 
+// A roof part over a rectangle of the building frame.
+RoofPart RoofPartFromRect(const Frame2& frame, const internal::Rect& r, double height_m) {
+  RoofPart part;
+  for (const Eigen::Vector2d& uv : {Eigen::Vector2d(r.u0, r.v0), Eigen::Vector2d(r.u1, r.v0),
+                                    Eigen::Vector2d(r.u1, r.v1), Eigen::Vector2d(r.u0, r.v1)}) {
+    part.polygon.push_back(frame.ToXy(uv));
+  }
+  part.height_m = height_m;
+  return part;
+}
+
 // Position of an axis-aligned outline edge refined on the wall points near it;
 // also returns the fraction of the edge's length covered by them.
 struct EdgeFit {
@@ -1079,13 +1090,7 @@ absl::StatusOr<WhiteModelResult> BuildWhiteModels(const LidarMap& lidar, const P
     } else {
       d.model.lod = 2;
       for (size_t k = 0; k < pieces.size(); ++k) {
-        const internal::Rect& r = pieces[k];
-        RoofPart part;
-        for (const Eigen::Vector2d& uv : {Eigen::Vector2d(r.u0, r.v0), Eigen::Vector2d(r.u1, r.v0),
-                                          Eigen::Vector2d(r.u1, r.v1), Eigen::Vector2d(r.u0, r.v1)})
-          part.polygon.push_back(d.frame.ToXy(uv));
-        part.height_m = heights[k];
-        d.model.parts.push_back(std::move(part));
+        d.model.parts.push_back(RoofPartFromRect(d.frame, pieces[k], heights[k]));
       }
     }
     // The tower: its walls' tops (or the panoramas' skyline above them when
@@ -1122,11 +1127,7 @@ absl::StatusOr<WhiteModelResult> BuildWhiteModels(const LidarMap& lidar, const P
       }
       const double tower_h = top_z - d.model.ground_z_m;
       if (std::isfinite(tower_h) && tower_h >= d.model.height_m + options.lod2_min_step_m) {
-        RoofPart part;
-        for (const Eigen::Vector2d& uv : {Eigen::Vector2d(r.u0, r.v0), Eigen::Vector2d(r.u1, r.v0),
-                                          Eigen::Vector2d(r.u1, r.v1), Eigen::Vector2d(r.u0, r.v1)})
-          part.polygon.push_back(d.frame.ToXy(uv));
-        part.height_m = tower_h;
+        RoofPart part = RoofPartFromRect(d.frame, r, tower_h);
         // The podium: its rectangles less the tower's (parts do not overlap),
         // each cut on the tower's coordinates, then merged back where they can.
         std::vector<internal::Rect> podium;
@@ -1151,13 +1152,7 @@ absl::StatusOr<WhiteModelResult> BuildWhiteModels(const LidarMap& lidar, const P
         internal::MergePieces(&podium, &podium_h, &podium_area, 1e-6);
         d.model.parts.clear();
         for (size_t k = 0; k < podium.size(); ++k) {
-          const internal::Rect& pr = podium[k];
-          RoofPart pp;
-          for (const Eigen::Vector2d& uv : {Eigen::Vector2d(pr.u0, pr.v0), Eigen::Vector2d(pr.u1, pr.v0),
-                                            Eigen::Vector2d(pr.u1, pr.v1), Eigen::Vector2d(pr.u0, pr.v1)})
-            pp.polygon.push_back(d.frame.ToXy(uv));
-          pp.height_m = podium_h[k];
-          d.model.parts.push_back(std::move(pp));
+          d.model.parts.push_back(RoofPartFromRect(d.frame, podium[k], podium_h[k]));
         }
         d.model.parts.push_back(std::move(part));
         d.model.lod = 2;
