@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <iterator>
 #include <limits>
 #include <numeric>
 #include <optional>
@@ -176,9 +175,6 @@ struct Localizer::Impl {
     double rms_px = 0;
     double inlier_hull_area = 0;  // convex hull of the inliers, normalised plane
     double score = 0;             // inliers less the prior's penalty (see SearchViews)
-    // Query features the pose explains against every landmark near it
-    // (GuidedInliers); 0 when not counted.
-    int guided_inliers = 0;
   };
   struct SearchTimings {
     double retrieve_ms = 0, match_ms = 0, pose_ms = 0;
@@ -198,8 +194,6 @@ struct Localizer::Impl {
   };
   Search SearchViews(const features::FeatureSet& feats, const std::vector<Eigen::Vector2d>& normalized,
                      double focal_px, const QueryPrior& prior, double radius_scale, SearchTimings* timings) const;
-  // Matching and pose against the landmarks of one covisibility group: the
-  // best pose, and a second one from the matches the first leaves out.
   // Pose-guided recount (active search): the landmarks seen by the map's
   // views within guided_view_radius_m of the candidate's camera are
   // projected with its pose; a query feature counts when the nearest
@@ -212,6 +206,8 @@ struct Localizer::Impl {
   // Returns (query feature, landmark) pairs, by feature.
   std::vector<std::pair<uint32_t, uint32_t>> GuidedInliers(const Rigid3d& cam_from_world, const features::FeatureSet& query_features,
                                       const std::vector<Eigen::Vector2d>& normalized, double focal_px) const;
+  // Matching and pose against the landmarks of one covisibility group: the
+  // best pose, and a second one from the matches the first leaves out.
   std::vector<PoseCandidate> LocalizeInGroup(const features::FeatureSet& query_features,
                                              const std::vector<Eigen::Vector2d>& normalized,
                                              const std::vector<uint32_t>& group, double focal_px,
@@ -573,22 +569,16 @@ Localizer::Impl::Search Localizer::Impl::SearchViews(const features::FeatureSet&
     return (CameraCenter(a.cam_from_world) - CameraCenter(b.cam_from_world)).norm() > 1.0 ||
            RotationErrorDeg(a.cam_from_world.rotation, b.cam_from_world.rotation) > 5.0;
   };
-  auto pick = [&] {
-    search.best = PoseCandidate();
-    search.rival_score = 0;
-    search.strongest_rival_inliers = 0;
-    bool have_best = false;
-    for (const PoseCandidate& p : candidates) {
-      if (!have_best || p.score > search.best.score) search.best = p;
-      have_best = true;
-    }
-    for (const PoseCandidate& p : candidates) {
-      if (!disagree(p, search.best)) continue;
-      search.rival_score = std::max(search.rival_score, p.score);
-      search.strongest_rival_inliers = std::max(search.strongest_rival_inliers, p.num_inliers);
-    }
-  };
-  pick();
+  bool have_best = false;
+  for (const PoseCandidate& p : candidates) {
+    if (!have_best || p.score > search.best.score) search.best = p;
+    have_best = true;
+  }
+  for (const PoseCandidate& p : candidates) {
+    if (!disagree(p, search.best)) continue;
+    search.rival_score = std::max(search.rival_score, p.score);
+    search.strongest_rival_inliers = std::max(search.strongest_rival_inliers, p.num_inliers);
+  }
   // Disagreeing candidates with real support: recount each against all
   // the landmarks near it and decide on those counts. A rival then counts
   // only with what it explains and the best does not: an alias of the
@@ -614,8 +604,7 @@ Localizer::Impl::Search Localizer::Impl::SearchViews(const features::FeatureSet&
       PoseCandidate& p = candidates[k];
       penalty[k] = p.num_inliers - p.score;  // the prior's say, as before
       explained[k] = GuidedInliers(p.cam_from_world, feats, normalized, focal_px);
-      p.guided_inliers = static_cast<int>(explained[k].size());
-      p.num_inliers = std::max(p.num_inliers, p.guided_inliers);
+      p.num_inliers = std::max(p.num_inliers, static_cast<int>(explained[k].size()));
       p.score = p.num_inliers - penalty[k];
     }
     size_t best_k = 0;
@@ -624,7 +613,7 @@ Localizer::Impl::Search Localizer::Impl::SearchViews(const features::FeatureSet&
     }
     // The winner's pose, refined on everything it explains, counted again.
     PoseCandidate& winner = candidates[best_k];
-    if (winner.guided_inliers >= options.min_inliers) {
+    if (static_cast<int>(explained[best_k].size()) >= options.min_inliers) {
       PoseCorrespondences c;
       for (const auto& [f, l] : explained[best_k]) {
         c.normalized.push_back(normalized[f]);
@@ -643,8 +632,7 @@ Localizer::Impl::Search Localizer::Impl::SearchViews(const features::FeatureSet&
         winner.cam_from_world = refined;
         winner.rms_px = rms_px;
         explained[best_k] = std::move(again);
-        winner.guided_inliers = static_cast<int>(explained[best_k].size());
-        winner.num_inliers = std::max(winner.num_inliers, winner.guided_inliers);
+        winner.num_inliers = std::max(winner.num_inliers, static_cast<int>(explained[best_k].size()));
         winner.score = winner.num_inliers - penalty[best_k];
       }
     }
@@ -661,7 +649,7 @@ Localizer::Impl::Search Localizer::Impl::SearchViews(const features::FeatureSet&
         if (w == explained[best_k].end() || w->first != f) ++exclusive;
       }
       ARMAP_LOG_DEBUG("localize: rival with {} guided inliers, {} not explained by the best ({} guided)",
-                      candidates[k].guided_inliers, exclusive, search.best.guided_inliers);
+                      explained[k].size(), exclusive, explained[best_k].size());
       search.rival_score = std::max(search.rival_score, exclusive - penalty[k]);
       search.strongest_rival_inliers = std::max(search.strongest_rival_inliers, exclusive);
     }
