@@ -128,6 +128,16 @@ LidarMap SimulateLidar(const synth::City& city) {
 
 // Every simplified building stays within the level's stated tolerances of
 // its full model: outline (plan) and roof-part heights.
+// The capture positions the free-space rays start from: every 10th route
+// point, at the rig's 2.5 m.
+ProductInputs RouteInputs(const synth::City& city) {
+  ProductInputs inputs;
+  for (size_t i = 0; i < city.route.points.size(); i += 10) {
+    inputs.route_positions.push_back({city.route.points[i].x(), city.route.points[i].y(), 2.5});
+  }
+  return inputs;
+}
+
 void ExpectSimplifiedWithinTolerances(const WhiteModelResult& r, const WhiteModelOptions& o) {
   ASSERT_EQ(r.full.buildings.size(), r.simplified.buildings.size());
   EXPECT_LE(r.summary["simplified_max_outline_distance_m"].get<double>(), o.simplified_tolerance_m + 1e-9);
@@ -182,7 +192,7 @@ TEST(WhiteModels, SyntheticCityMatchesGroundTruth) {
               (*report)["footprint_iou_median"].get<double>(), (*report)["footprint_iou_p10"].get<double>(),
               (*report)["height_err_median_m"].get<double>(), (*report)["vertex_reduction_ratio"].get<double>(),
               result->summary["buildings_lod2"].get<int>());
-  for (const Json& b : (*report)["buildings"]) std::printf("  gt %d IoU %.3f\n", b["gt_id"].get<int>(), b["iou"].get<double>());
+  for (const auto& b : (*report)["buildings"]) std::printf("  gt %d IoU %.3f\n", b["gt_id"].get<int>(), b["iou"].get<double>());
   const int gt = (*report)["buildings_gt"].get<int>();
   EXPECT_EQ(gt, static_cast<int>(city.buildings.size()));
   // The route runs along one street: buildings are seen from one or two
@@ -275,9 +285,7 @@ TEST(WhiteModels, UShapedBuildingStaysOneBuildingAndItsCourtyardIsCarved) {
   city.signs.clear();
   const LidarMap lidar = SimulateLidar(city);
 
-  ProductInputs with_route;
-  for (size_t i = 0; i < city.route.points.size(); i += 10)
-    with_route.route_positions.push_back({city.route.points[i].x(), city.route.points[i].y(), 2.5});
+  const ProductInputs with_route = RouteInputs(city);
   WhiteModelOptions no_rays;
   no_rays.free_ray_max_height_m = 0;
   auto rays = BuildWhiteModels(lidar, with_route, WhiteModelOptions());
@@ -323,9 +331,7 @@ TEST(WhiteModels, SetbackTowerIsALod2PartOfItsOwnHeight) {
   city.buildings = {b};
   city.signs.clear();
   const LidarMap lidar = SimulateLidar(city);
-  ProductInputs inputs;
-  for (size_t i = 0; i < city.route.points.size(); i += 10)
-    inputs.route_positions.push_back({city.route.points[i].x(), city.route.points[i].y(), 2.5});
+  const ProductInputs inputs = RouteInputs(city);
   auto result = BuildWhiteModels(lidar, inputs, WhiteModelOptions());
   ASSERT_TRUE(result.ok()) << result.status();
   ASSERT_EQ(result->full.buildings.size(), 1u);
@@ -344,8 +350,11 @@ TEST(WhiteModels, SetbackTowerIsALod2PartOfItsOwnHeight) {
   // The tower's plan is the box of its walls seen above the podium (0.91
   // when written: its far side is seen from farther, less of it).
   EXPECT_GE(tower_iou, 0.8);
-  for (const RoofPart& p : m.parts)
-    if (&p != top) EXPECT_NEAR(p.height_m, 7.0, 0.3);
+  for (const RoofPart& p : m.parts) {
+    if (&p != top) {
+      EXPECT_NEAR(p.height_m, 7.0, 0.3);
+    }
+  }
   EXPECT_GE(internal::PolygonIoU(m.footprint, b.footprint), 0.9);
   ExpectSimplifiedWithinTolerances(*result, WhiteModelOptions());
 }
@@ -434,8 +443,11 @@ TEST(WhiteModels, TwoLevelBuildingsAreLod2AndTheSimplifiedLevelJoinsCloseLevels)
   tight.simplified_height_tolerance_m = 1.0;
   auto kept = BuildWhiteModels(lidar, ProductInputs(), tight);
   ASSERT_TRUE(kept.ok()) << kept.status();
-  for (size_t i = 0; i < kept->full.buildings.size(); ++i)
-    if (kept->full.buildings[i].lod == 2) EXPECT_EQ(kept->simplified.buildings[i].lod, 2);
+  for (size_t i = 0; i < kept->full.buildings.size(); ++i) {
+    if (kept->full.buildings[i].lod == 2) {
+      EXPECT_EQ(kept->simplified.buildings[i].lod, 2);
+    }
+  }
   ExpectSimplifiedWithinTolerances(*kept, tight);
 }
 
