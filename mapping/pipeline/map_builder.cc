@@ -450,8 +450,9 @@ absl::StatusOr<OrderedJson> Builder::RunViews() {
     std::error_code ec;
     fs::create_directories(ws_.StageDir("views") / capture_.panos[p].name, ec);
     bool ok = !pano.empty();
-    for (size_t v = 0; v < nv && ok; ++v) {
-      ok = cv::imwrite(ViewImagePath(p, v).string(), rig_->Cut(pano, v), {cv::IMWRITE_JPEG_QUALITY, options_.jpeg_quality});
+    const std::vector<cv::Mat> views = ok ? rig_->CutAll(pano) : std::vector<cv::Mat>();
+    for (size_t v = 0; v < views.size() && ok; ++v) {
+      ok = cv::imwrite(ViewImagePath(p, v).string(), views[v], {cv::IMWRITE_JPEG_QUALITY, options_.jpeg_quality});
     }
     if (!ok) {
 #pragma omp critical

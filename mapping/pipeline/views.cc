@@ -39,7 +39,16 @@ ViewRig::ViewRig(const ViewRigOptions& options, int pano_width_px, int pano_heig
     rig_r_cam << Eigen::Vector3d::UnitX(), Eigen::Vector3d::UnitZ(), -Eigen::Vector3d::UnitY();
     views_.push_back({"up", camera, Rigid3d(Eigen::Quaterniond(rig_r_cam), Eigen::Vector3d::Zero()).Inverse()});
   }
-  const Camera pano = Camera::Equirectangular(pano_width_px, pano_height_px);
+  // Pixels per radian: f at the views' centre, width / 2 pi on the panorama.
+  pano_width_px_ = pano_width_px;
+  pano_height_px_ = pano_height_px;
+  const double pano_over_view = pano_width_px / (2.0 * M_PI) / f;
+  while (pano_over_view / (1 << pyramid_levels_) >= 2.0 && (pano_width_px >> (pyramid_levels_ + 1)) >= 64 &&
+         pano_height_px % (2 << pyramid_levels_) == 0) {
+    ++pyramid_levels_;
+  }
+  const int scale = 1 << pyramid_levels_;
+  const Camera pano = Camera::Equirectangular(pano_width_px / scale, pano_height_px / scale);
   for (const VirtualView& view : views_) {
     cv::Mat mx(camera.height, camera.width, CV_32F), my(camera.height, camera.width, CV_32F);
     const Eigen::Quaterniond rig_r_cam = view.cam_from_rig.rotation.conjugate();
@@ -56,9 +65,32 @@ ViewRig::ViewRig(const ViewRigOptions& options, int pano_width_px, int pano_heig
   }
 }
 
-cv::Mat ViewRig::Cut(const cv::Mat& panorama, size_t view_index) const {
+cv::Mat ViewRig::Prefilter(const cv::Mat& panorama) const {
+  CV_Assert(panorama.cols == pano_width_px_ && panorama.rows == pano_height_px_);
+  if (pyramid_levels_ == 0) return panorama;
+  // Box averaging keeps pixel centres where the smaller equirectangular
+  // camera puts them (pyrDown would shift them by a quarter pixel, a rotation
+  // bias in every view).
+  const int scale = 1 << pyramid_levels_;
+  cv::Mat reduced;
+  cv::resize(panorama, reduced, cv::Size(panorama.cols / scale, panorama.rows / scale), 0, 0, cv::INTER_AREA);
+  return reduced;
+}
+
+cv::Mat ViewRig::CutPrefiltered(const cv::Mat& prefiltered, size_t view_index) const {
   cv::Mat out;
-  cv::remap(panorama, out, map_x_[view_index], map_y_[view_index], cv::INTER_LINEAR, cv::BORDER_WRAP);
+  cv::remap(prefiltered, out, map_x_[view_index], map_y_[view_index], cv::INTER_LINEAR, cv::BORDER_WRAP);
+  return out;
+}
+
+cv::Mat ViewRig::Cut(const cv::Mat& panorama, size_t view_index) const {
+  return CutPrefiltered(Prefilter(panorama), view_index);
+}
+
+std::vector<cv::Mat> ViewRig::CutAll(const cv::Mat& panorama) const {
+  const cv::Mat prefiltered = Prefilter(panorama);
+  std::vector<cv::Mat> out;
+  for (size_t v = 0; v < views_.size(); ++v) out.push_back(CutPrefiltered(prefiltered, v));
   return out;
 }
 

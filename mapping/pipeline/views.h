@@ -32,12 +32,25 @@ class ViewRig {
  public:
   ViewRig(const ViewRigOptions& options, int pano_width_px, int pano_height_px);
   const std::vector<VirtualView>& views() const { return views_; }
-  // Resamples one view from a panorama (bilinear, wrapping at the seam).
+  // Resamples one view from a full-resolution panorama (bilinear, wrapping
+  // at the seam).
   cv::Mat Cut(const cv::Mat& panorama, size_t view_index) const;
+  // Every view of one panorama, prefiltering it once.
+  std::vector<cv::Mat> CutAll(const cv::Mat& panorama) const;
+  // Halvings applied to a panorama before resampling: a panorama finer than
+  // twice the views' sampling would alias under bilinear resampling (an 8K
+  // rig's panorama cut into 640 px views), so it is first reduced to the
+  // views' resolution.
+  int pyramid_levels() const { return pyramid_levels_; }
 
  private:
+  cv::Mat Prefilter(const cv::Mat& panorama) const;
+  cv::Mat CutPrefiltered(const cv::Mat& prefiltered, size_t view_index) const;
+
   std::vector<VirtualView> views_;
-  std::vector<cv::Mat> map_x_, map_y_;  // CV_32F remap tables per view
+  int pano_width_px_ = 0, pano_height_px_ = 0;
+  int pyramid_levels_ = 0;
+  std::vector<cv::Mat> map_x_, map_y_;  // CV_32F remap tables per view, prefiltered pixels
 };
 
 }  // namespace armap::mapping
