@@ -460,6 +460,74 @@ TEST(PoiOcclusionTest, PolesBetweenCameraAndBoard) {
   EXPECT_EQ(with_pole(3.0, 5.0), 0.0);
 }
 
+// A building's street wall as the lidar scans it (5 cm spacing, 0.5-9 m up,
+// ground at z = 0) with a 4.4 x 1.1 m box sign 12 cm proud of it, its face
+// centred `board_along_m` along the wall; the wall runs from `start` along
+// `dir` for `length_m`, the street to its right (outward = dir x up), and
+// the building behind it is hollow (the lidar never sees inside).
+struct WallScene {
+  internal::FacadePoints facade;
+  Eigen::Vector3d board_centre, outward;
+};
+WallScene ScanWall(const Eigen::Vector2d& start, double angle_deg, double length_m, double board_along_m) {
+  WallScene w;
+  const Eigen::Vector2d dir(std::cos(angle_deg * M_PI / 180), std::sin(angle_deg * M_PI / 180));
+  const Eigen::Vector2d out(dir.y(), -dir.x());
+  auto add = [&](const Eigen::Vector2d& xy, double z) {
+    w.facade.points.emplace_back(xy.x(), xy.y(), z);
+    w.facade.height_above_ground_m.push_back(static_cast<float>(z));
+  };
+  for (double s = 0; s <= length_m; s += 0.05) {
+    for (double z = 0.5; z <= 9.0; z += 0.05) add(start + dir * s, z);
+  }
+  constexpr double kWidthM = 4.4, kHeightM = 1.1, kReliefM = 0.12, kCentreZ = 3.8;
+  for (double s = -kWidthM / 2; s <= kWidthM / 2; s += 0.05) {
+    for (double z = kCentreZ - kHeightM / 2; z <= kCentreZ + kHeightM / 2; z += 0.05) {
+      add(start + dir * (board_along_m + s) + out * kReliefM, z);
+    }
+  }
+  const Eigen::Vector2d c = start + dir * board_along_m + out * kReliefM;
+  w.board_centre = {c.x(), c.y(), kCentreZ};
+  w.outward = {out.x(), out.y(), 0};
+  return w;
+}
+
+// The nearest panorama stands behind the building (another street), the
+// one on the board's street further off: the board is still found on the
+// wall's street side (the facade is not turned inside out).
+TEST(PoiBoardsTest, BoardFoundWhenTheNearestViewIsBehindTheWall) {
+  const WallScene w = ScanWall({0, 0}, 0, 30, 22);  // wall along +x, street at -y
+  ProductInputs inputs;
+  inputs.route_positions = {{15, 24, 2.5}, {45, -18, 2.5}};  // 24 m behind it; 35 m off on its street
+  const std::vector<internal::SignCandidate> boards =
+      internal::FindSignCandidates(w.facade, inputs, TestOptions(), nullptr);
+  ASSERT_EQ(boards.size(), 1u);
+  // 5 cm: the lidar's 5 cm spacing; the relief to 2 cm (the wall's fit).
+  EXPECT_LT((boards[0].centre - w.board_centre).norm(), 0.05) << boards[0].centre.transpose();
+  EXPECT_GT(boards[0].outward.dot(w.outward), 0.999);
+  EXPECT_NEAR(boards[0].relief_m, 0.12, 0.02);
+  EXPECT_NEAR(boards[0].width_m, 4.4, 0.3);
+}
+
+// A 40 m facade at an angle between the Hough transform's 0.5 deg steps,
+// its board near one end, 17 m from the segment's middle: the wall is
+// fitted, not taken at the Hough angle, so the board's relief and place
+// come out right there (off by the angle's error x 17 m otherwise).
+TEST(PoiBoardsTest, BoardNearTheEndOfASlantedFacade) {
+  for (const double angle_deg : {10.25, 33.6, -71.3}) {
+    const WallScene w = ScanWall({3, -2}, angle_deg, 40, 37);
+    ProductInputs inputs;
+    const Eigen::Vector3d view = w.board_centre + 14 * w.outward;
+    inputs.route_positions = {{view.x(), view.y(), 2.5}};
+    const std::vector<internal::SignCandidate> boards =
+        internal::FindSignCandidates(w.facade, inputs, TestOptions(), nullptr);
+    ASSERT_EQ(boards.size(), 1u) << angle_deg;
+    EXPECT_LT((boards[0].centre - w.board_centre).norm(), 0.05) << angle_deg << ": " << boards[0].centre.transpose();
+    EXPECT_NEAR(boards[0].relief_m, 0.12, 0.02) << angle_deg;
+    EXPECT_GT(boards[0].outward.dot(w.outward), 0.999) << angle_deg;
+  }
+}
+
 TEST(PoisSceneTest, FindsAndNamesTheSignsTheCaptureSees) {
   Scene& s = GetScene();
   ASSERT_TRUE(s.lidar);
