@@ -11,6 +11,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "core/features/sift.h"
 #include "core/status.h"
 
 namespace armap::features {
@@ -56,24 +57,13 @@ class SiftExtractor final : public FeatureExtractor {
       } else {
         cv::cvtColor(view, gray, image.channels == 3 ? cv::COLOR_BGR2GRAY : cv::COLOR_BGRA2GRAY);
       }
-      cv::Mat cv_mask;
-      if (mask != nullptr) cv_mask = cv::Mat(image.height, image.width, CV_8UC1, const_cast<uint8_t*>(mask));
-
-      // A detector per call keeps Extract() thread-safe (creation is cheap).
-      // One pass builds the scale space once. OpenCV's nfeatures cut
-      // (retainBest) keeps every keypoint whose response reaches the
-      // max_features-th, a set that does not depend on thread schedule; the
-      // total order below then picks exactly max_features of them, so the
-      // result equals detecting all, sorting, and describing the strongest
-      // (descriptors depend only on the keypoint and the shared pyramid).
-      // OpenCV applies the mask after that cut, so with a mask nothing is
-      // cut early (the mask must not leave fewer than max_features).
-      const int opencv_cut = mask != nullptr ? 0 : options_.max_features;
-      cv::Ptr<cv::SIFT> sift = cv::SIFT::create(opencv_cut, options_.octave_layers, options_.contrast_threshold,
-                                                options_.edge_threshold, kSiftSigma);
       std::vector<cv::KeyPoint> cv_keypoints;
       cv::Mat cv_descriptors;
-      sift->detectAndCompute(gray, cv_mask, cv_keypoints, cv_descriptors);
+      if (options_.implementation == "armap") {
+        ARMAP_RETURN_IF_ERROR(DetectArmap(gray, mask, &cv_keypoints, &cv_descriptors));
+      } else {
+        DetectOpenCv(gray, mask, &cv_keypoints, &cv_descriptors);
+      }
       FeatureSet out;
       out.dim = kSiftDim;
       if (cv_keypoints.empty()) return out;
@@ -117,6 +107,47 @@ class SiftExtractor final : public FeatureExtractor {
   }
 
  private:
+  void DetectOpenCv(const cv::Mat& gray, const uint8_t* mask, std::vector<cv::KeyPoint>* keypoints,
+                    cv::Mat* descriptors) const {
+    cv::Mat cv_mask;
+    if (mask != nullptr) cv_mask = cv::Mat(gray.rows, gray.cols, CV_8UC1, const_cast<uint8_t*>(mask));
+    // A detector per call keeps Extract() thread-safe (creation is cheap).
+    // One pass builds the scale space once. OpenCV's nfeatures cut
+    // (retainBest) keeps every keypoint whose response reaches the
+    // max_features-th, a set that does not depend on thread schedule; the
+    // total order in Extract() then picks exactly max_features of them, so
+    // the result equals detecting all, sorting, and describing the strongest
+    // (descriptors depend only on the keypoint and the shared pyramid).
+    // OpenCV applies the mask after that cut, so with a mask nothing is
+    // cut early (the mask must not leave fewer than max_features).
+    const int opencv_cut = mask != nullptr ? 0 : options_.max_features;
+    cv::Ptr<cv::SIFT> sift = cv::SIFT::create(opencv_cut, options_.octave_layers, options_.contrast_threshold,
+                                              options_.edge_threshold, kSiftSigma);
+    sift->detectAndCompute(gray, cv_mask, *keypoints, *descriptors);
+  }
+
+  // core/features/sift.h: the same keypoints and descriptors, already cut
+  // to max_features (after the mask) and in StrongerFirst order.
+  absl::Status DetectArmap(const cv::Mat& gray, const uint8_t* mask, std::vector<cv::KeyPoint>* keypoints,
+                           cv::Mat* descriptors) const {
+    internal::SiftOptions sift_options;
+    sift_options.max_features = options_.max_features;
+    sift_options.octave_layers = options_.octave_layers;
+    sift_options.contrast_threshold = options_.contrast_threshold;
+    sift_options.edge_threshold = options_.edge_threshold;
+    sift_options.sigma = kSiftSigma;
+    internal::SiftOutput sift;
+    ARMAP_RETURN_IF_ERROR(
+        internal::DetectAndDescribeSift(gray.data, gray.cols, gray.rows, gray.step[0], mask, sift_options, &sift));
+    keypoints->resize(sift.keypoints.size());
+    for (size_t i = 0; i < sift.keypoints.size(); ++i) {
+      const internal::SiftKeypoint& k = sift.keypoints[i];
+      (*keypoints)[i] = cv::KeyPoint(k.x, k.y, k.size, k.angle_deg, k.response, k.octave);
+    }
+    cv::Mat(static_cast<int>(sift.keypoints.size()), kSiftDim, CV_32F, sift.descriptors.data()).copyTo(*descriptors);
+    return absl::OkStatus();
+  }
+
   const ExtractorOptions options_;
   const bool root_;
 };
@@ -155,6 +186,10 @@ absl::Status ExtractorOptions::Validate() const {
   if (!(edge_threshold > 0) || !std::isfinite(edge_threshold)) {
     return absl::InvalidArgumentError(
         absl::StrCat("ExtractorOptions::edge_threshold = ", edge_threshold, "; must be finite and > 0"));
+  }
+  if (implementation != "armap" && implementation != "opencv") {
+    return absl::InvalidArgumentError(absl::StrCat("ExtractorOptions::implementation = '", implementation,
+                                                   "'; must be 'armap' or 'opencv'"));
   }
   if (octave_layers < 1 || octave_layers > 10) {
     return absl::InvalidArgumentError(
