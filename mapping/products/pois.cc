@@ -561,7 +561,10 @@ absl::StatusOr<PoiSet> DetectPoisFromFacadePoints(const FacadePoints& facade, co
             if (!options.debug_dir.empty()) {
               (*ocr)->set_debug_prefix((options.debug_dir / absl::StrCat("board", i, "_", pano.name)).string());
             }
-            const SignReading r = (*ocr)->Read(crop, expected);
+            // One panorama pixel at the board, in crop pixels.
+            const double source_px = (inputs.panos[v.pano].world_from_rig.translation - cands[i].centre).norm() *
+                                     (2 * M_PI / pano.camera.width) / res;
+            const SignReading r = (*ocr)->Read(crop, expected, source_px);
             Reading out;
             out.raw_primary = r.primary;
             out.raw_secondary = r.secondary;

@@ -369,8 +369,9 @@ std::vector<std::pair<int, int>> TextLineRows(std::vector<double> f) {
   return out;
 }
 
-SignReading SignOcr::Read(const cv::Mat& full_bgr, const cv::Rect& expected_px) {
+SignReading SignOcr::Read(const cv::Mat& full_bgr, const cv::Rect& expected_px, double source_px) {
   SignReading out;
+  sharpen_sigma_px_ = std::clamp(source_px, 1.0, 6.0);
   out.board_px = expected_px & cv::Rect(0, 0, full_bgr.cols, full_bgr.rows);
   if (full_bgr.empty() || out.board_px.height < 8 || out.board_px.width < 16) return out;
   cv::Mat full_lab;
@@ -484,7 +485,7 @@ void SignOcr::ReadText(const cv::Mat& full_bgr, const cv::Mat& full_lab, SignRea
   cv::Mat t_sharp;
   {
     cv::Mat blurred;
-    cv::GaussianBlur(t_img, blurred, cv::Size(0, 0), 4.0);
+    cv::GaussianBlur(t_img, blurred, cv::Size(0, 0), sharpen_sigma_px_);
     t_sharp = t_img + 2.5 * (t_img - blurred);
   }
   for (int r = 0; r < lab.rows; ++r) {

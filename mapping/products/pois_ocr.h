@@ -60,7 +60,9 @@ class SignOcr {
   // margin of wall around it; expected_px: where the lidar puts the board.
   // The board is first located by its background colour (the most common
   // colour inside expected_px, grown over the image), then read.
-  SignReading Read(const cv::Mat& bgr, const cv::Rect& expected_px);
+  // source_px: one panorama pixel's size in crop pixels at the board (its
+  // blur; the text is sharpened at that scale).
+  SignReading Read(const cv::Mat& bgr, const cv::Rect& expected_px, double source_px = 4.0);
   // When set, each Read writes its text lines as PREFIX_lineK.png.
   void set_debug_prefix(const std::string& prefix) { debug_prefix_ = prefix; }
 
@@ -71,6 +73,7 @@ class SignOcr {
   std::unique_ptr<tesseract::TessBaseAPI> primary_;
   std::unique_ptr<tesseract::TessBaseAPI> secondary_;
   std::string debug_prefix_;
+  double sharpen_sigma_px_ = 4.0;
 };
 
 }  // namespace armap::mapping::internal
