@@ -11,8 +11,9 @@ cd "$(dirname "$0")/.."
 OUT=${1:-/tmp/armap_bench_localization}
 mkdir -p "$OUT"
 ARMAP=./build/bin/armap
+source scripts/lib/demo_city.sh
 if [ ! -f "$OUT/city/queries.json" ]; then
-  $ARMAP -q synth city --seed 1 --out "$OUT/city" --overwrite
+  $ARMAP -q synth city "${ARMAP_DEMO_CITY_FLAGS[@]}" --out "$OUT/city" --overwrite
 fi
 if [ ! -f "$OUT/map/manifest.json" ]; then
   $ARMAP -q map build --capture "$OUT/city" --out "$OUT/map" --workspace "$OUT/map.workspace"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the embedded default: installs dependencies, builds,
 # generates the default synthetic city (seed 1, 200 m, 40 panoramas, 100
-# queries) with a preview contact sheet, builds its map package, serves it
+# queries; 4096x2048 panoramas, see scripts/lib/demo_city.sh) with a preview
+# contact sheet, builds its map package, serves it
 # with `armap serve` and localizes the 100 phone queries through the server
 # (gRPC, C++ SDK), ending with the accuracy and latency table. The map
 # products (white models, pedestrian network, POIs) are evaluated against
@@ -13,7 +14,8 @@ bash scripts/install_deps.sh
 bash scripts/build.sh
 OUT=${ARMAP_DEMO_DIR:-out/demo}
 mkdir -p "$OUT"
-./build/bin/armap synth city --seed 1 --out "$OUT/city" --preview --overwrite --report "$OUT/synth_report.json"
+source scripts/lib/demo_city.sh
+./build/bin/armap synth city "${ARMAP_DEMO_CITY_FLAGS[@]}" --out "$OUT/city" --preview --overwrite --report "$OUT/synth_report.json"
 # The workspace is kept between runs, so a second run reuses every stage.
 rm -rf "$OUT/map"
 ./build/bin/armap map build --capture "$OUT/city" --out "$OUT/map" --workspace "$OUT/map.workspace"
