@@ -21,7 +21,7 @@
 #          [--work DIR] [--out JSON] [--reuse-model]
 #   --reuse-model keeps COLMAP's model of the views from an earlier run in WORK
 #   (its database is saved before any query is added) and redoes the queries.
-#   Without --map, builds the default synthetic city (seed 1) under WORK.
+#   Without --map, builds the demo's city (scripts/lib/demo_city.sh) under WORK.
 #   ARMAP_BIN overrides the armap binary (default build/bin/armap).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,7 +48,8 @@ WORK=$(cd "$WORK" && pwd)
 
 if [ -z "$MAP" ]; then
   CAPTURE=$WORK/city MAP=$WORK/map WS=$WORK/map.workspace
-  [ -f "$CAPTURE/queries.json" ] || "$ARMAP" -q synth city --seed 1 --out "$CAPTURE"
+  source scripts/lib/demo_city.sh
+  [ -f "$CAPTURE/queries.json" ] || "$ARMAP" -q synth city "${ARMAP_DEMO_CITY_FLAGS[@]}" --out "$CAPTURE"
   [ -f "$MAP/views.json" ] || "$ARMAP" map build --capture "$CAPTURE" --out "$MAP" --workspace "$WS" --overwrite
 fi
 [ -n "$CAPTURE" ] && [ -n "$WS" ] || { echo "--map needs --capture and --workspace" >&2; exit 2; }
