@@ -477,11 +477,13 @@ void SignOcr::ReadText(const cv::Mat& full_bgr, const cv::Mat& full_lab, SignRea
   const double t_lo = quantile(0.5), t_hi = std::max(t_lo + 0.3, quantile(0.995));
   cv::Mat gray(lab.size(), CV_8U), mask(lab.size(), CV_8U);
   // Tesseract reads the grey image sharpened (an unsharp mask: 2.5 times
-  // the detail above a 4 px Gaussian, about one panorama pixel seen from
-  // 20 m at 1.5 cm crop pixels): the panorama's blur merges a blurred
-  // Chinese character's strokes into one blob. On the default city's 176
-  // crops it read 41 names right where the unsharpened grey read 34 (1.5
-  // times: 38; 4 times: 34). The text mask (lines, extent) stays unsharpened.
+  // the detail above a Gaussian of one panorama pixel at the board, 4 crop
+  // pixels for a 2048 px panorama seen from 20 m): the panorama's blur
+  // merges a blurred Chinese character's strokes into one blob. On the
+  // 2048 px default city's 176 crops a fixed 4 px Gaussian read 41 names
+  // right where the unsharpened grey read 34 (1.5 times: 38; 4 times: 34);
+  // at 4096 px the pixel-sized Gaussian read 36 of 55 signs, 4 px 33. The
+  // text mask (lines, extent) stays unsharpened.
   cv::Mat t_sharp;
   {
     cv::Mat blurred;

@@ -404,6 +404,46 @@ TEST(SignOcrTest, LocatesTheBoardWhenTheLidarMadeItTooWide) {
   }
 }
 
+// Boards as a 4096 px panorama sees them from 20-30 m (one panorama pixel
+// is 3-4.6 cm, 2-3 crop pixels: the board drawn at 1.5 cm, area-reduced to
+// the panorama's pixels, blurred by their half-pixel point spread, and
+// resampled back to the crop's 1.5 cm as Rectify does). Read sharpened at
+// the panorama pixel's scale, each name comes out right (川味小厨 drawn
+// so and seen from 35 m reads 川味小语: the test can fail).
+TEST(SignOcrTest, ReadsBoardsSeenFromAfarInA4096PxPanorama) {
+  auto ocr = internal::SignOcr::Create("chi_sim+eng", TestOptions().tessdata_dir);
+  ASSERT_TRUE(ocr.ok()) << ocr.status();
+  struct Case {
+    const char* zh;
+    const char* en;
+    double distance_m;
+  };
+  for (const Case& c : {Case{"潮汕牛肉", "Chaoshan Beef", 20.0}, Case{"新华书店", "Xinhua Books", 25.0},
+                        Case{"万家便利店", "Wanjia Mart", 30.0}, Case{"好又多超市", "Haoyouduo", 28.0}}) {
+    synth::Sign sign;
+    sign.name_zh = c.zh;
+    sign.name_en = c.en;
+    sign.width_m = 4.4;
+    sign.height_m = 1.1;
+    sign.background_rgb = {0.05, 0.25, 0.6};
+    sign.text_rgb = {1.0, 0.97, 0.9};
+    constexpr int kPxPerM = 66;  // 1.5 cm
+    constexpr double kResM = 1.0 / kPxPerM;
+    auto board = synth::DrawSign(sign, kPxPerM);
+    ASSERT_TRUE(board.ok()) << board.status();
+    cv::Mat crop(board->rows + 2 * 27, board->cols + 2 * 40, CV_8UC3, cv::Scalar(120, 125, 130));
+    const cv::Rect truth(40, 27, board->cols, board->rows);
+    board->copyTo(crop(truth));
+    const double source_px = c.distance_m * (2 * M_PI / 4096) / kResM;
+    cv::Mat pano_px;
+    cv::resize(crop, pano_px, cv::Size(), 1.0 / source_px, 1.0 / source_px, cv::INTER_AREA);
+    cv::GaussianBlur(pano_px, pano_px, cv::Size(0, 0), 0.5);
+    cv::resize(pano_px, crop, crop.size(), 0, 0, cv::INTER_CUBIC);
+    const internal::SignReading r = (*ocr)->Read(crop, truth, source_px);
+    EXPECT_EQ(internal::CleanCjkReading(r.primary), c.zh) << c.distance_m << " m: read '" << r.primary << "'";
+  }
+}
+
 // Row profiles of a board's text mask: a Chinese line's stroke rows dip
 // between strokes (to a third of its peak here) and must stay one line; the
 // English line below is parted from it by two near-empty rows; the rim's
