@@ -131,6 +131,13 @@ absl::Status Localizer::Options::Validate() const {
   if (!(guided_max_descriptor_distance > 0 && guided_max_descriptor_distance <= 2)) {
     return bad("guided_max_descriptor_distance", guided_max_descriptor_distance, "in (0, 2]");
   }
+  if (!(predicted_max_angle_deg > 0 && predicted_max_angle_deg <= 90)) {
+    return bad("predicted_max_angle_deg", predicted_max_angle_deg, "in (0, 90]");
+  }
+  if (!(predicted_max_scale >= 1)) return bad("predicted_max_scale", predicted_max_scale, ">= 1");
+  if (absl::Status s = region.Validate(); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("Localizer::Options::region: ", s.message()));
+  }
   return absl::OkStatus();
 }
 
@@ -206,6 +213,13 @@ struct Localizer::Impl {
   // Returns (query feature, landmark) pairs, by feature.
   std::vector<std::pair<uint32_t, uint32_t>> GuidedInliers(const Rigid3d& cam_from_world, const features::FeatureSet& query_features,
                                       const std::vector<Eigen::Vector2d>& normalized, double focal_px) const;
+  // Projections (normalised plane, within [lo, hi)) of the landmarks the map
+  // predicts to be visible from the pose: seen by a map view within
+  // guided_view_radius_m that looked at the landmark from a similar
+  // direction and distance (predicted_max_angle_deg, predicted_max_scale),
+  // so neither occluded nor at another scale from there.
+  std::vector<Eigen::Vector2d> PredictedProjections(const Rigid3d& cam_from_world, const Eigen::Vector2d& lo,
+                                                    const Eigen::Vector2d& hi) const;
   // Matching and pose against the landmarks of one covisibility group: the
   // best pose, and a second one from the matches the first leaves out.
   std::vector<PoseCandidate> LocalizeInGroup(const features::FeatureSet& query_features,
@@ -429,6 +443,44 @@ std::vector<std::pair<uint32_t, uint32_t>> Localizer::Impl::GuidedInliers(
   return explained;
 }
 
+std::vector<Eigen::Vector2d> Localizer::Impl::PredictedProjections(const Rigid3d& cam_from_world,
+                                                                   const Eigen::Vector2d& lo,
+                                                                   const Eigen::Vector2d& hi) const {
+  std::vector<Eigen::Vector2d> out;
+  const Eigen::Vector3d centre = CameraCenter(cam_from_world);
+  const Eigen::Matrix3d rotation = cam_from_world.rotation.toRotationMatrix();
+  const double radius2_m = options.guided_view_radius_m * options.guided_view_radius_m;
+  const double cos_max = std::cos(options.predicted_max_angle_deg * M_PI / 180.0);
+  const double max_scale = options.predicted_max_scale;
+  // Each landmark once (a per-thread stamp, as in GuidedInliers).
+  thread_local std::vector<uint32_t> stamp;
+  thread_local uint32_t epoch = 0;
+  if (stamp.size() != landmarks.size() || ++epoch == 0) {
+    stamp.assign(landmarks.size(), 0);
+    epoch = 1;
+  }
+  for (uint32_t v = 0; v < views.size(); ++v) {
+    if ((view_centres[v].head<2>() - centre.head<2>()).squaredNorm() > radius2_m) continue;
+    for (uint32_t o = view_begin[v]; o < view_begin[v + 1]; ++o) {
+      const uint32_t l = view_landmarks[o];
+      if (stamp[l] == epoch) continue;
+      const Eigen::Vector3d& x = landmarks.positions[l];
+      const Eigen::Vector3d p = rotation * x + cam_from_world.translation;
+      if (p.z() < 0.1) continue;
+      const Eigen::Vector2d n = p.head<2>() / p.z();
+      if (n.x() < lo.x() || n.y() < lo.y() || n.x() >= hi.x() || n.y() >= hi.y()) continue;
+      const Eigen::Vector3d from_pose = x - centre, from_view = x - view_centres[v];
+      const double d_pose = from_pose.norm(), d_view = from_view.norm();
+      if (d_pose > max_scale * d_view || d_view > max_scale * d_pose) continue;
+      if (from_pose.dot(from_view) < cos_max * d_pose * d_view) continue;
+      // Another view of the same landmark may still pass.
+      stamp[l] = epoch;
+      out.push_back(n);
+    }
+  }
+  return out;
+}
+
 std::vector<Localizer::Impl::PoseCandidate> Localizer::Impl::LocalizeInGroup(
     const features::FeatureSet& query_features, const std::vector<Eigen::Vector2d>& normalized,
     const std::vector<uint32_t>& group, double focal_px, const QueryPrior& prior, int* num_matches, double* match_ms,
@@ -640,6 +692,12 @@ Localizer::Impl::Search Localizer::Impl::SearchViews(const features::FeatureSet&
     search.rival_score = 0;
     search.strongest_rival_inliers = 0;
     // A rival counts with what it explains and the winner does not.
+    Eigen::Vector2d lo = normalized.front(), hi = normalized.front();
+    for (const Eigen::Vector2d& n : normalized) {
+      lo = lo.cwiseMin(n);
+      hi = hi.cwiseMax(n);
+    }
+    std::optional<CandidateEvidence> winner_evidence;
     for (size_t k = 0; k < candidates.size(); ++k) {
       if (k == best_k || !disagree(candidates[k], search.best)) continue;
       int exclusive = 0;
@@ -648,10 +706,27 @@ Localizer::Impl::Search Localizer::Impl::SearchViews(const features::FeatureSet&
         while (w != explained[best_k].end() && w->first < f) ++w;
         if (w == explained[best_k].end() || w->first != f) ++exclusive;
       }
+      // The image regions that tell the two apart weigh the rival's support.
+      double factor = 1.0;
+      if (options.region_evidence) {
+        if (!winner_evidence) {
+          winner_evidence.emplace();
+          winner_evidence->predicted = PredictedProjections(search.best.cam_from_world, lo, hi);
+          for (const auto& [f, l] : explained[best_k]) winner_evidence->explained.push_back(normalized[f]);
+        }
+        CandidateEvidence rival;
+        rival.predicted = PredictedProjections(candidates[k].cam_from_world, lo, hi);
+        for (const auto& [f, l] : explained[k]) rival.explained.push_back(normalized[f]);
+        const RegionEvidence evidence = RegionEvidenceFor(*winner_evidence, rival, lo, hi, options.region);
+        factor = evidence.rival_factor;
+        ARMAP_LOG_DEBUG("localize: region evidence: {} cells against the rival, {} against the best, factor {:.2f}",
+                        evidence.against_rival, evidence.against_winner, factor);
+      }
       ARMAP_LOG_DEBUG("localize: rival with {} guided inliers, {} not explained by the best ({} guided)",
                       explained[k].size(), exclusive, explained[best_k].size());
-      search.rival_score = std::max(search.rival_score, exclusive - penalty[k]);
-      search.strongest_rival_inliers = std::max(search.strongest_rival_inliers, exclusive);
+      const int weighed = static_cast<int>(std::lround(factor * exclusive));
+      search.rival_score = std::max(search.rival_score, weighed - penalty[k]);
+      search.strongest_rival_inliers = std::max(search.strongest_rival_inliers, weighed);
     }
     ARMAP_LOG_DEBUG("localize: guided recount of {} candidates in {:.1f} ms", candidates.size(), MsSince(t_guided));
     timings->pose_ms += MsSince(t_guided);

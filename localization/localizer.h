@@ -32,6 +32,7 @@
 #include "core/features/feature_set.h"
 #include "core/geo.h"
 #include "core/rigid3.h"
+#include "localization/rival_evidence.h"
 
 namespace armap::loc {
 
@@ -166,6 +167,17 @@ class Localizer {
     bool guided_recount = true;
     double guided_view_radius_m = 40.0;
     double guided_max_descriptor_distance = 0.7;
+    // After the recount, a rival's support is scaled by the image regions
+    // that tell it from the winner (rival_evidence.h): a landmark is
+    // predicted visible from a candidate when a map view that sees it lies
+    // within guided_view_radius_m and looked at it from within
+    // predicted_max_angle_deg, from a distance within a factor
+    // predicted_max_scale of the candidate's (so it is neither occluded
+    // nor at another scale).
+    bool region_evidence = true;
+    double predicted_max_angle_deg = 30.0;
+    double predicted_max_scale = 2.0;
+    RegionEvidenceOptions region;
     // Lowe ratio for query-to-landmark matching.
     float max_ratio = 0.85f;
     // Keep a match only when the query feature is also the landmark's

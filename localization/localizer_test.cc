@@ -4,13 +4,16 @@
 
 #include <cmath>
 #include <fstream>
+#include <functional>
 
 #include <opencv2/imgcodecs.hpp>
 
 #include "core/files.h"
 #include "core/json.h"
 #include "core/testing/status_matchers.h"
+#include "core/geo.h"
 #include "localization/evaluation.h"
+#include "localization/rival_evidence.h"
 #include "tests/fixtures/small_map.h"
 
 namespace armap::loc {
@@ -136,6 +139,127 @@ TEST(LocalizerTest, GuidedRecountOnlyAddsRightAnswers) {
   bad.guided_view_radius_m = 0;
   EXPECT_THAT(Localizer::Load(armap::testing::GetSmallMap().map_dir, bad),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("guided_view_radius_m")));
+}
+
+// Points at the centres of the cells (cols x rows over [-1, 1]^2) for which
+// keep(col, row) holds, `per_cell` of them per cell.
+std::vector<Eigen::Vector2d> CellPoints(int cols, int rows, int per_cell, const std::function<bool(int, int)>& keep) {
+  std::vector<Eigen::Vector2d> out;
+  for (int r = 0; r < rows; ++r) {
+    for (int c = 0; c < cols; ++c) {
+      if (!keep(c, r)) continue;
+      for (int i = 0; i < per_cell; ++i) {
+        out.emplace_back(-1 + (c + 0.5) * 2.0 / cols, -1 + (r + 0.5) * 2.0 / rows);
+      }
+    }
+  }
+  return out;
+}
+
+// A repeated facade fills the right half of the photo. The right pose's map
+// predicts landmarks everywhere and it explains features everywhere; the
+// alias at the twin facade predicts landmarks everywhere too (other
+// buildings beside its twin) but explains the right half only.
+TEST(RegionEvidenceTest, AnAliasThatMissesWhatItsMapPredictsLosesItsSay) {
+  const RegionEvidenceOptions o;  // 8 x 6 cells, 5 predicted, 2 pseudo-cells
+  ASSERT_TRUE(o.Validate().ok());
+  const Eigen::Vector2d lo(-1, -1), hi(1, 1);
+  auto all = [](int, int) { return true; };
+  auto right_half = [&](int c, int) { return c >= o.cols / 2; };
+  CandidateEvidence right, alias;
+  right.predicted = CellPoints(o.cols, o.rows, 6, all);
+  right.explained = CellPoints(o.cols, o.rows, 2, all);
+  alias.predicted = CellPoints(o.cols, o.rows, 6, all);
+  alias.explained = CellPoints(o.cols, o.rows, 2, right_half);
+  const RegionEvidence e = RegionEvidenceFor(right, alias, lo, hi, o);
+  EXPECT_EQ(e.against_rival, o.cols / 2 * o.rows);  // the left half's 24 cells
+  EXPECT_EQ(e.against_winner, 0);
+  EXPECT_NEAR(e.rival_factor, 2.0 * 2 / (24 + 4), 1e-12);
+
+  // The roles swapped (the alias won on the prior): the evidence now
+  // raises the rival's say, by the complement.
+  const RegionEvidence swapped = RegionEvidenceFor(alias, right, lo, hi, o);
+  EXPECT_EQ(swapped.against_winner, 24);
+  EXPECT_EQ(swapped.against_rival, 0);
+  EXPECT_NEAR(swapped.rival_factor, 2.0 - e.rival_factor, 1e-12);
+
+  // Two poses that explain the same regions are not told apart.
+  const RegionEvidence same = RegionEvidenceFor(right, right, lo, hi, o);
+  EXPECT_EQ(same.against_rival + same.against_winner, 0);
+  EXPECT_DOUBLE_EQ(same.rival_factor, 1.0);
+}
+
+// A region the alias's map has (almost) no landmarks for says nothing: the
+// map may just not cover it there. Nor does a region the winner does not
+// explain either.
+TEST(RegionEvidenceTest, RegionsTheMapDoesNotPredictOrNobodyExplainsAreNeutral) {
+  const RegionEvidenceOptions o;
+  const Eigen::Vector2d lo(-1, -1), hi(1, 1);
+  auto all = [](int, int) { return true; };
+  auto right_half = [&](int c, int) { return c >= o.cols / 2; };
+  CandidateEvidence right, alias;
+  right.predicted = CellPoints(o.cols, o.rows, 6, all);
+  right.explained = CellPoints(o.cols, o.rows, 2, all);
+  alias.predicted = CellPoints(o.cols, o.rows, o.min_predicted - 1, all);  // too few anywhere ...
+  const std::vector<Eigen::Vector2d> dense = CellPoints(o.cols, o.rows, o.min_predicted, right_half);
+  alias.predicted.insert(alias.predicted.end(), dense.begin(), dense.end());  // ... but on the right half
+  alias.explained = CellPoints(o.cols, o.rows, 2, right_half);
+  EXPECT_DOUBLE_EQ(RegionEvidenceFor(right, alias, lo, hi, o).rival_factor, 1.0);
+
+  right.explained = alias.explained;
+  alias.predicted = CellPoints(o.cols, o.rows, 6, all);
+  EXPECT_DOUBLE_EQ(RegionEvidenceFor(right, alias, lo, hi, o).rival_factor, 1.0);
+  // Points outside [lo, hi] are ignored, an empty extent gives no evidence.
+  right.explained.emplace_back(5, 5);
+  EXPECT_DOUBLE_EQ(RegionEvidenceFor(right, alias, lo, hi, o).rival_factor, 1.0);
+  EXPECT_DOUBLE_EQ(RegionEvidenceFor(right, alias, lo, lo, o).rival_factor, 1.0);
+
+  RegionEvidenceOptions bad;
+  bad.cols = 0;
+  EXPECT_THAT(bad.Validate(), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("cols")));
+  Localizer::Options lo_bad;
+  lo_bad.region.prior_cells = 0;
+  EXPECT_THAT(lo_bad.Validate(), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("region: RegionEvidenceOptions::prior_cells")));
+  lo_bad = Localizer::Options();
+  lo_bad.predicted_max_angle_deg = 120;
+  EXPECT_THAT(lo_bad.Validate(), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("predicted_max_angle_deg")));
+}
+
+// With the GPS prior 20 m off (north-east, south-west; 30 m accuracy), the prior
+// may now favour the wrong one of two similar places: the region evidence
+// must never lift a wrong pose above the bar, and may only add right
+// answers to what the recount alone gives.
+TEST(LocalizerTest, RegionEvidenceNeverLiftsAWrongPoseWithAMisleadingPrior) {
+  Localizer::Options without_options;
+  without_options.region_evidence = false;
+  auto without = Localizer::Load(armap::testing::GetSmallMap().map_dir, without_options);
+  ASSERT_THAT(without.status(), IsOk());
+  const Localizer& with = SharedLocalizer();
+  ASSERT_TRUE(with.options().region_evidence);
+  const EnuFrame frame(with.info().origin);
+  int successes = 0;
+  for (const FixtureQuery& f : LoadQueries()) {
+    if (!f.localizable) continue;
+    for (const Eigen::Vector3d shift_m : {Eigen::Vector3d(14, 14, 0), Eigen::Vector3d(-14, -14, 0)}) {
+      Query q = f.query;
+      q.prior.position = frame.Wgs84FromEnu(frame.EnuFromWgs84(q.prior.position) + shift_m);
+      q.prior.accuracy_m = 30;
+      auto a = with.Localize(q);
+      auto b = (*without)->Localize(q);
+      ASSERT_TRUE(a.ok() && b.ok()) << f.name;
+      const double err_a = (CameraCenter(a->cam_from_world) - CameraCenter(f.gt_cam_from_world)).norm();
+      if (a->success) {
+        ++successes;
+        EXPECT_LT(err_a, 5.0) << f.name << " prior shifted by " << shift_m.transpose();
+        EXPECT_LT(RotationErrorDeg(a->cam_from_world.rotation, f.gt_cam_from_world.rotation), 10.0) << f.name;
+      }
+      const double err_b = (CameraCenter(b->cam_from_world) - CameraCenter(f.gt_cam_from_world)).norm();
+      if (b->success && err_b <= 0.25) {
+        EXPECT_TRUE(a->success && err_a <= 0.25) << f.name << " prior shifted by " << shift_m.transpose();
+      }
+    }
+  }
+  EXPECT_GT(successes, 0);
 }
 
 TEST(LocalizerTest, PhoneSideFeaturesGiveTheSamePose) {

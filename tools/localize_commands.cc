@@ -62,6 +62,8 @@ void AddLocalizerFlags(CLI::App* app, loc::Localizer::Options* o) {
                   "Recount disagreeing pose candidates against the landmarks near each (0/1)")->capture_default_str();
   app->add_option("--guided-radius-m", o->guided_view_radius_m,
                   "Map views this close to a candidate supply its guided recount")->capture_default_str();
+  app->add_option("--region-evidence", o->region_evidence,
+                  "Weigh a rival pose by the image regions that tell it from the best (0/1)")->capture_default_str();
 }
 
 int RunEvalLocalize(const EvalFlags& f) {
