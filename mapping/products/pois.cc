@@ -181,7 +181,7 @@ std::vector<SignCandidate> FindSignCandidates(const FacadePoints& facade, const 
       if (dist < best) best = dist, nearest = v.head<2>();
     }
     if (best > o.max_view_distance_m + 5.0) continue;
-    if ((nearest - mid).dot(n) < 0) n = -n;  // outward: towards the street the capture drove
+    if ((nearest - mid).dot(n) < 0) n = -n;  // towards the nearest view (boards are sought on both sides)
     ++num_facades;
     // Points near the facade line, in (along, offset, height) coordinates.
     struct Local { double s, off, z, h; };
@@ -271,7 +271,10 @@ std::vector<SignCandidate> FindSignCandidates(const FacadePoints& facade, const 
         const double width = s1 - s0;
         std::vector<double> zs, reliefs;
         for (int k = c; k <= end; ++k) {
-          for (int idx : col[k]) zs.push_back(proud[idx].z), reliefs.push_back(side * (proud[idx].off - wall_at(proud[idx].s)));
+          for (int idx : col[k]) {
+            zs.push_back(proud[idx].z);
+            reliefs.push_back(side * (proud[idx].off - wall_at(proud[idx].s)));
+          }
         }
         c = end + 1;
         if (width < o.min_board_width_m || width > o.max_board_width_m) continue;

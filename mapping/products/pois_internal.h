@@ -31,8 +31,9 @@ struct FacadePoints {
 FacadePoints FacadePointsFromLidar(const LidarMap& lidar, const ProductInputs& inputs, const PoiOptions& options);
 
 // Facades as straight wall segments (Hough on a plan-view occupancy grid of
-// the wall points), then per facade the points 5-25 cm in front of the wall
-// plane in the sign band, grouped along the facade into boards.
+// the wall points), the wall a least-squares line through its points, then
+// per facade the points 5-25 cm off the wall on either side in the sign
+// band, grouped along the facade into boards facing that side.
 std::vector<SignCandidate> FindSignCandidates(const FacadePoints& facade, const ProductInputs& inputs,
                                               const PoiOptions& options, OrderedJson* summary);
 
