@@ -77,46 +77,27 @@ __attribute__((target("avx2,fma"))) void DotTileAvx2(const float* q, int nq, con
   }
 }
 
-// VNNI kernel. The train block is repacked into panels of 16 columns, each
-// k-quad of a column a 32-bit lane (16 lanes = one zmm per k-quad), bytes
-// shifted to int8 by -128. 4 query rows x 2 panels = 8 accumulators; a
-// query's k-quad is broadcast as one 32-bit word.
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) void DotTileVnni(const uint8_t* q, int nq, const uint8_t* t,
-                                                                         int nt, int dim, float* out) {
-  const int quads = (dim + 3) / 4;
+// VNNI kernel on packed operands (dot_tile.h). 4 query rows x 2 panels =
+// 8 accumulators; a query's k-quad is broadcast as one 32-bit word. The two
+// panels (4 KB for dim 128) stay in L1 while the slice's rows stream by.
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void DotTileVnniPacked(const PackedQueryU8& qp, int q0,
+                                                                               int nq, const PackedTrainU8& tp,
+                                                                               float* out) {
+  const int quads = tp.quads;
+  const int nt = tp.nt;
   const int num_panels = (nt + 15) / 16;
-  thread_local std::vector<int8_t> panels;
-  thread_local std::vector<uint8_t> qpad;
-  thread_local std::vector<int32_t> qsum;
-  // Padding: t pads as -128 (byte 0 shifted), q pads as 0, so pads add 0.
-  panels.assign(static_cast<size_t>(num_panels + 1) * quads * 64, 0);
-  for (int j = 0; j < nt; ++j) {
-    const uint8_t* row = t + static_cast<long>(j) * dim;
-    int8_t* dst = panels.data() + static_cast<size_t>(j / 16) * quads * 64 + (j % 16) * 4;
-    for (int k = 0; k < dim; ++k) dst[(k / 4) * 64 + (k % 4)] = static_cast<int8_t>(static_cast<int>(row[k]) - 128);
-  }
   const int qstride = quads * 4;
-  qpad.assign(static_cast<size_t>(nq) * qstride, 0);
-  qsum.assign(nq, 0);
-  for (int i = 0; i < nq; ++i) {
-    int32_t sum = 0;
-    for (int k = 0; k < dim; ++k) {
-      qpad[static_cast<size_t>(i) * qstride + k] = q[static_cast<long>(i) * dim + k];
-      sum += q[static_cast<long>(i) * dim + k];
-    }
-    qsum[i] = 128 * sum;
-  }
+  const uint8_t* qrows = qp.rows.data() + static_cast<size_t>(q0) * qstride;
+  const int32_t* qsum = qp.bias.data() + q0;
   for (int p = 0; p < num_panels; p += 2) {
     const int j = p * 16;
     const int cols = std::min(32, nt - j);
-    const int8_t* panel0 = panels.data() + static_cast<size_t>(p) * quads * 64;
+    const int8_t* panel0 = tp.panels.data() + static_cast<size_t>(p) * quads * 64;
     const int8_t* panel1 = panel0 + static_cast<size_t>(quads) * 64;  // a zero panel past the end is allocated
     for (int i = 0; i < nq; i += 4) {
       const int rows = std::min(4, nq - i);
-      const int32_t* qa[4];
-      for (int a = 0; a < 4; ++a) {
-        qa[a] = reinterpret_cast<const int32_t*>(qpad.data() + static_cast<size_t>(i + std::min(a, rows - 1)) * qstride);
-      }
+      const uint8_t* qa[4];
+      for (int a = 0; a < 4; ++a) qa[a] = qrows + static_cast<size_t>(i + std::min(a, rows - 1)) * qstride;
       __m512i acc[4][2];
       for (auto& r : acc) r[0] = r[1] = _mm512_setzero_si512();
       for (int k = 0; k < quads; ++k) {
@@ -124,7 +105,7 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void DotTileVnni(const ui
         const __m512i t1 = _mm512_loadu_si512(panel1 + static_cast<size_t>(k) * 64);
         for (int a = 0; a < 4; ++a) {
           int32_t word;
-          std::memcpy(&word, qa[a] + k, sizeof(word));
+          std::memcpy(&word, qa[a] + 4 * k, sizeof(word));
           const __m512i b = _mm512_set1_epi32(word);
           acc[a][0] = _mm512_dpbusd_epi32(acc[a][0], b, t0);
           acc[a][1] = _mm512_dpbusd_epi32(acc[a][1], b, t1);
@@ -170,9 +151,57 @@ bool DotTileUsesAvx2() { return CpuHasAvx2Fma(); }
 
 bool DotTileUsesVnni() { return CpuHasVnni(); }
 
+void PackTrainU8(const uint8_t* t, int nt, int dim, PackedTrainU8* out) {
+  out->nt = nt;
+  out->dim = dim;
+  out->quads = (dim + 3) / 4;
+  const int quads = out->quads;
+  const int num_panels = (nt + 15) / 16;
+  // Pads (k >= dim, columns >= nt) meet q's zero pads or are never stored.
+  out->panels.assign(static_cast<size_t>(num_panels + 1) * quads * 64, 0);
+  for (int j = 0; j < nt; ++j) {
+    const uint8_t* row = t + static_cast<long>(j) * dim;
+    int8_t* dst = out->panels.data() + static_cast<size_t>(j / 16) * quads * 64 + (j % 16) * 4;
+    int k = 0;
+    for (; k + 4 <= dim; k += 4) {
+      // x - 128 as int8 is x ^ 0x80: four bytes at once.
+      uint32_t word;
+      std::memcpy(&word, row + k, sizeof(word));
+      word ^= 0x80808080u;
+      std::memcpy(dst + (k / 4) * 64, &word, sizeof(word));
+    }
+    for (; k < dim; ++k) dst[(k / 4) * 64 + (k % 4)] = static_cast<int8_t>(static_cast<int>(row[k]) - 128);
+  }
+}
+
+void PackQueryU8(const uint8_t* q, int nq, int dim, PackedQueryU8* out) {
+  out->nq = nq;
+  out->dim = dim;
+  out->quads = (dim + 3) / 4;
+  const int qstride = out->quads * 4;
+  out->rows.assign(static_cast<size_t>(nq) * qstride, 0);
+  out->bias.assign(nq, 0);
+  for (int i = 0; i < nq; ++i) {
+    int32_t sum = 0;
+    for (int k = 0; k < dim; ++k) {
+      out->rows[static_cast<size_t>(i) * qstride + k] = q[static_cast<long>(i) * dim + k];
+      sum += q[static_cast<long>(i) * dim + k];
+    }
+    out->bias[i] = 128 * sum;
+  }
+}
+
+void DotTilePackedU8(const PackedQueryU8& q, int q0, int qcount, const PackedTrainU8& t, float* out) {
+  DotTileVnniPacked(q, q0, qcount, t, out);
+}
+
 void DotTileU8(const uint8_t* q, int nq, const uint8_t* t, int nt, int dim, float* out) {
   if (CpuHasVnni()) {
-    DotTileVnni(q, nq, t, nt, dim, out);
+    thread_local PackedQueryU8 qp;
+    thread_local PackedTrainU8 tp;
+    PackQueryU8(q, nq, dim, &qp);
+    PackTrainU8(t, nt, dim, &tp);
+    DotTileVnniPacked(qp, 0, nq, tp, out);
     return;
   }
   std::vector<float> qf(q, q + static_cast<size_t>(nq) * dim), tf(t, t + static_cast<size_t>(nt) * dim);

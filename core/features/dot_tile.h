@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace armap::features::internal {
 
@@ -26,5 +27,27 @@ void DotTileU8(const uint8_t* q, int nq, const uint8_t* t, int nt, int dim, floa
 
 // True when DotTileU8 uses the AVX-512 VNNI kernel on this machine.
 bool DotTileUsesVnni();
+
+// The VNNI kernel's operands packed once, for products taken many times
+// (descriptor matching meets every train block with every query row): a
+// train block is packed once for all query rows, the queries once for all
+// train blocks, and the product is taken in slices of query rows small
+// enough for its output to stay in L2. Only when DotTileUsesVnni().
+struct PackedTrainU8 {
+  int nt = 0, dim = 0, quads = 0;
+  // ceil(nt / 16) + 1 panels of 16 columns (the last one padding), each
+  // quads x 64 bytes: k-quad q of column c at q * 64 + c * 4, as int8 (x - 128).
+  std::vector<int8_t> panels;
+};
+struct PackedQueryU8 {
+  int nq = 0, dim = 0, quads = 0;
+  std::vector<uint8_t> rows;  // nq x (quads * 4), zero padded
+  std::vector<int32_t> bias;  // 128 * sum(q): restores q.t from q.(t - 128)
+};
+void PackTrainU8(const uint8_t* t, int nt, int dim, PackedTrainU8* out);
+void PackQueryU8(const uint8_t* q, int nq, int dim, PackedQueryU8* out);
+// out (qcount x t.nt, row-major) = rows [q0, q0 + qcount) of q times t^T,
+// as DotTileU8 gives them. q.dim must equal t.dim.
+void DotTilePackedU8(const PackedQueryU8& q, int q0, int qcount, const PackedTrainU8& t, float* out);
 
 }  // namespace armap::features::internal

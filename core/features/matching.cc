@@ -25,6 +25,10 @@ namespace {
 // 4 MiB: big enough for an efficient GEMM, small enough per thread.
 constexpr int kQueryBlock = 1024;
 constexpr int kTrainBlock = 1024;
+// The uint8 kernel's operands are packed once (the queries per call, a train
+// block per block), so its query slices can be small: a 128 x 1024 tile
+// (512 KiB) stays in L2 between the product and the scan that reads it.
+constexpr int kQuerySliceU8 = 128;
 
 // A candidate neighbour; ordered by (squared distance, index) so ties break
 // towards the lower index whatever the order in which tiles are visited.
@@ -79,6 +83,17 @@ bool CpuHasAvx512f() {
 template <typename Scalar>
 using RowMatrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
+void Norms2(const FeatureSet& set, std::vector<int64_t>* norms2) {
+  const int dim = set.dim;
+  norms2->resize(set.size());
+  for (size_t i = 0; i < set.size(); ++i) {
+    const uint8_t* d = set.descriptor(i);
+    int32_t n2 = 0;  // dim <= 256: below 2^24
+    for (int j = 0; j < dim; ++j) n2 += static_cast<int32_t>(d[j]) * d[j];
+    (*norms2)[i] = n2;
+  }
+}
+
 template <typename Scalar>
 RowMatrix<Scalar> ToMatrix(const FeatureSet& set, std::vector<int64_t>* norms2) {
   const int dim = set.dim;
@@ -103,9 +118,19 @@ RowMatrix<Scalar> ToMatrix(const FeatureSet& set, std::vector<int64_t>* norms2) 
 template <typename Scalar>
 void NearestNeighbors(const FeatureSet& query, const FeatureSet& train, std::vector<Best2>* query_best,
                       std::vector<Neighbor>* train_best) {
+  // The uint8 kernel reads the descriptors as they are: only their norms
+  // are needed then, not a Scalar copy (for 30000 train descriptors that
+  // copy cost about as much as their dot products).
+  const bool use_u8_kernel = std::is_same_v<Scalar, float> && internal::DotTileUsesVnni();
   std::vector<int64_t> qn, tn;
-  const RowMatrix<Scalar> q = ToMatrix<Scalar>(query, &qn);
-  const RowMatrix<Scalar> t = ToMatrix<Scalar>(train, &tn);
+  RowMatrix<Scalar> q, t;
+  if (use_u8_kernel) {
+    Norms2(query, &qn);
+    Norms2(train, &tn);
+  } else {
+    q = ToMatrix<Scalar>(query, &qn);
+    t = ToMatrix<Scalar>(train, &tn);
+  }
   const int nq = static_cast<int>(query.size());
   const int nt = static_cast<int>(train.size());
   const int num_train_blocks = (nt + kTrainBlock - 1) / kTrainBlock;
@@ -120,14 +145,17 @@ void NearestNeighbors(const FeatureSet& query, const FeatureSet& train, std::vec
   const bool scalar_distances_exact =
       max_qn + max_tn < (int64_t{1} << std::numeric_limits<Scalar>::digits);
   std::vector<Scalar> tns(tn.begin(), tn.end());
-  const bool use_u8_kernel = internal::DotTileUsesVnni();
   const bool use_avx512_scan = CpuHasAvx512f();
+  internal::PackedQueryU8 packed_query;
+  if (use_u8_kernel) internal::PackQueryU8(query.descriptor(0), nq, query.dim, &packed_query);
+  const int query_block = use_u8_kernel ? kQuerySliceU8 : kQueryBlock;
   std::vector<std::vector<Best2>> per_thread(std::max(1, omp_get_max_threads()));
 #pragma omp parallel
   {
     std::vector<Best2>& local = per_thread[omp_get_thread_num()];
     local.assign(nq, Best2());
     RowMatrix<Scalar> tile;
+    internal::PackedTrainU8 packed_train;
     std::vector<Scalar> tbest_bound;  // tbest's distances as Scalar (fast path)
     // Each thread owns whole train blocks, hence their train_best entries.
 #pragma omp for schedule(dynamic, 1)
@@ -136,12 +164,13 @@ void NearestNeighbors(const FeatureSet& query, const FeatureSet& train, std::vec
       const int tcount = std::min(kTrainBlock, nt - t0);
       Neighbor* tbest = train_best->data() + t0;
       tbest_bound.assign(tcount, std::numeric_limits<Scalar>::infinity());
-      for (int q0 = 0; q0 < nq; q0 += kQueryBlock) {
-        const int qcount = std::min(kQueryBlock, nq - q0);
+      if (use_u8_kernel) internal::PackTrainU8(train.descriptor(t0), tcount, train.dim, &packed_train);
+      for (int q0 = 0; q0 < nq; q0 += query_block) {
+        const int qcount = std::min(query_block, nq - q0);
         if constexpr (std::is_same_v<Scalar, float>) {
           tile.resize(qcount, tcount);
           if (use_u8_kernel) {
-            internal::DotTileU8(query.descriptor(q0), qcount, train.descriptor(t0), tcount, query.dim, tile.data());
+            internal::DotTilePackedU8(packed_query, q0, qcount, packed_train, tile.data());
           } else {
             internal::DotTile(q.data() + static_cast<size_t>(q0) * q.cols(), qcount,
                             t.data() + static_cast<size_t>(t0) * t.cols(), tcount, static_cast<int>(q.cols()), tile.data());

@@ -132,7 +132,7 @@ TEST(MatchDescriptorsTest, RejectsInconsistentInput) {
 // The blocked GEMM (several query and train tiles, threads) gives exactly
 // the scalar definition: same pairs, same distances, same tie-breaking.
 TEST(MatchDescriptorsTest, EqualsTheScalarDefinition) {
-  FeatureSet query = RandomRootSift(1100, 5);  // 2 query tiles of 1024
+  FeatureSet query = RandomRootSift(1100, 5);  // 2 query tiles of 1024, 9 uint8 slices of 128
   FeatureSet train = RandomRootSift(2100, 6);  // 3 train tiles
   std::mt19937 rng(9);
   // Make ~300 true correspondences (noisy copies) so the ratio test passes
@@ -303,6 +303,35 @@ TEST(DotTileTest, Uint8KernelEqualsTheFloatDefinition) {
     internal::DotTileU8(q.data(), nq, t.data(), nt, dim, fast.data());
     internal::DotTileReference(qf.data(), nq, tf.data(), nt, dim, reference.data());
     EXPECT_EQ(fast, reference) << nq << "x" << nt << "x" << dim << (internal::DotTileUsesVnni() ? " (vnni)" : "");
+  }
+}
+
+// Matching packs the operands once and takes the product in slices of
+// query rows: every slice must equal the rows of the whole product.
+TEST(DotTileTest, PackedSlicesEqualTheWholeProduct) {
+  if (!internal::DotTileUsesVnni()) GTEST_SKIP() << "no AVX-512 VNNI on this machine";
+  std::mt19937 rng(13);
+  std::uniform_int_distribution<int> value(0, 255);
+  for (const auto& [nq, nt, dim] : {std::tuple{300, 77, 128}, std::tuple{9, 40, 130}, std::tuple{130, 1024, 128}}) {
+    std::vector<uint8_t> q(nq * dim), t(nt * dim);
+    for (uint8_t& x : q) x = static_cast<uint8_t>(value(rng));
+    for (uint8_t& x : t) x = static_cast<uint8_t>(value(rng));
+    std::vector<float> qf(q.begin(), q.end()), tf(t.begin(), t.end()), reference(nq * nt);
+    internal::DotTileReference(qf.data(), nq, tf.data(), nt, dim, reference.data());
+    internal::PackedQueryU8 packed_query;
+    internal::PackedTrainU8 packed_train;
+    internal::PackQueryU8(q.data(), nq, dim, &packed_query);
+    internal::PackTrainU8(t.data(), nt, dim, &packed_train);
+    for (int slice : {1, 7, 128}) {
+      for (int q0 = 0; q0 < nq; q0 += slice) {
+        const int count = std::min(slice, nq - q0);
+        std::vector<float> out(static_cast<size_t>(count) * nt);
+        internal::DotTilePackedU8(packed_query, q0, count, packed_train, out.data());
+        const std::vector<float> expected(reference.begin() + static_cast<long>(q0) * nt,
+                                          reference.begin() + static_cast<long>(q0 + count) * nt);
+        ASSERT_EQ(out, expected) << nq << "x" << nt << "x" << dim << " slice " << slice << " at row " << q0;
+      }
+    }
   }
 }
 
