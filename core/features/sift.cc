@@ -34,10 +34,17 @@ constexpr float kDescSclFactor = 3.0f;  // cell width in keypoint scales
 constexpr float kDescMagThreshold = 0.2f;
 constexpr float kIntDescFactor = 512.0f;
 constexpr float kInitSigma = 0.5f;  // assumed blur of the input image
-// Histogram with one guard row/column/bin on each side (OpenCV's layout).
+// Descriptor histogram: (4 + 2 guard) x (4 + 2 guard) cells, each with 16
+// slots: a sample adds its (o0, o0 + 1) pair at slots (2 o0, 2 o0 + 1), so
+// bin o = slot 2 o + slot 2 o - 1 (mod 16). Pairs never half-overlap, so
+// each pair is one 8-byte read-modify-write whose store forwards to the next
+// sample's load (OpenCV's layout makes the compiler merge o0, o0 + 1 into
+// 8-byte accesses that half-overlap the next sample's, a ~15-cycle stall).
 constexpr int kHistCols = kDescWidth + 2;
-constexpr int kHistBins = kDescBins + 2;
-constexpr int kHistLen = kHistCols * kHistCols * kHistBins;
+constexpr int kCellSlots = 2 * kDescBins;
+constexpr int kHistLen = kHistCols * kHistCols * kCellSlots;
+constexpr int kNextCol = kCellSlots;              // cell (r, c + 1)
+constexpr int kNextRow = kHistCols * kCellSlots;  // cell (r + 1, c)
 
 std::atomic<bool> g_force_scalar{false};
 
@@ -452,15 +459,15 @@ inline void AccumulateSample(float rbin, float cbin, float obin, float mag, floa
   const float v_rco101 = v_rc10 * obin, v_rco100 = v_rc10 - v_rco101;
   const float v_rco011 = v_rc01 * obin, v_rco010 = v_rc01 - v_rco011;
   const float v_rco001 = v_rc00 * obin, v_rco000 = v_rc00 - v_rco001;
-  float* h = hist + ((r0 + 1) * kHistCols + c0 + 1) * kHistBins + o0;
+  float* h = hist + ((r0 + 1) * kHistCols + c0 + 1) * kCellSlots + 2 * o0;
   h[0] += v_rco000;
   h[1] += v_rco001;
-  h[kHistBins] += v_rco010;
-  h[kHistBins + 1] += v_rco011;
-  h[kHistCols * kHistBins] += v_rco100;
-  h[kHistCols * kHistBins + 1] += v_rco101;
-  h[(kHistCols + 1) * kHistBins] += v_rco110;
-  h[(kHistCols + 1) * kHistBins + 1] += v_rco111;
+  h[kNextCol] += v_rco010;
+  h[kNextCol + 1] += v_rco011;
+  h[kNextRow] += v_rco100;
+  h[kNextRow + 1] += v_rco101;
+  h[kNextRow + kNextCol] += v_rco110;
+  h[kNextRow + kNextCol + 1] += v_rco111;
 }
 
 struct DescRow {
@@ -473,7 +480,7 @@ struct DescRow {
   float cos_t, sin_t, ori;
 };
 
-__attribute__((optimize("no-tree-slp-vectorize"))) void DescriptorRowScalar(const DescRow& row, DescHist2& hist) {
+void DescriptorRowScalar(const DescRow& row, DescHist2& hist) {
   const float bins_per_deg = kDescBins / 360.0f;
   for (int j = row.j_begin; j <= row.j_end; ++j) {
     // Rotated into the keypoint's frame, in cells; -0.5 so that a sample
@@ -488,12 +495,7 @@ __attribute__((optimize("no-tree-slp-vectorize"))) void DescriptorRowScalar(cons
   }
 }
 
-// no-tree-slp-vectorize: GCC would merge the adds to bins o0 and o0 + 1
-// into one 8-byte read-modify-write; the next sample's o0 is often one bin
-// off, and a load half-overlapping an earlier store cannot be forwarded
-// (a ~15-cycle stall per sample). Separate 4-byte adds forward fine.
-__attribute__((target("avx512f,avx512dq"), optimize("no-tree-slp-vectorize"))) void DescriptorRowAvx512(
-    const DescRow& row, DescHist2& hist) {
+__attribute__((target("avx512f,avx512dq"))) void DescriptorRowAvx512(const DescRow& row, DescHist2& hist) {
   const __m512 cos_t = _mm512_set1_ps(row.cos_t), sin_t = _mm512_set1_ps(row.sin_t);
   const __m512 i_sin = _mm512_set1_ps(row.i * row.sin_t), i_cos = _mm512_set1_ps(row.i * row.cos_t);
   const __m512 half_d = _mm512_set1_ps(kDescWidth / 2), half = _mm512_set1_ps(0.5f);
@@ -502,9 +504,12 @@ __attribute__((target("avx512f,avx512dq"), optimize("no-tree-slp-vectorize"))) v
   const __m512 wy = _mm512_set1_ps(row.wy);
   const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const __m512i nbins = _mm512_set1_epi32(kDescBins), zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1);
-  const __m512i hist_cols = _mm512_set1_epi32(kHistCols), hist_bins = _mm512_set1_epi32(kHistBins);
+  const __m512i hist_cols = _mm512_set1_epi32(kHistCols), cell_slots = _mm512_set1_epi32(kCellSlots);
+  // Interleave a[0..15], b[0..15] into (a0 b0 a1 b1 ...): the pairs.
+  const __m512i lo_pairs = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i hi_pairs = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
   alignas(64) int32_t idx[16];
-  alignas(64) float v[8][16];
+  alignas(64) float v[4][32];  // (o0, o0 + 1) pairs per target cell
   for (int j0 = row.j_begin; j0 <= row.j_end; j0 += 16) {
     const int n = std::min(16, row.j_end + 1 - j0);
     const __mmask16 tail = static_cast<__mmask16>((1u << n) - 1);
@@ -537,29 +542,28 @@ __attribute__((target("avx512f,avx512dq"), optimize("no-tree-slp-vectorize"))) v
     const __m512 v001 = _mm512_mul_ps(v_rc00, obin), v000 = _mm512_sub_ps(v_rc00, v001);
     const __m512i cell = _mm512_add_epi32(_mm512_mullo_epi32(_mm512_add_epi32(r0, one), hist_cols),
                                           _mm512_add_epi32(c0, one));
-    const __m512i index = _mm512_add_epi32(_mm512_mullo_epi32(cell, hist_bins), o0);
+    const __m512i index = _mm512_add_epi32(_mm512_mullo_epi32(cell, cell_slots), _mm512_add_epi32(o0, o0));
     // Pack the samples inside the cells, then add them one by one.
     const int count = __builtin_popcount(in);
     // (Compress in registers: compress-to-memory is microcoded and slow.)
     _mm512_store_si512(idx, _mm512_maskz_compress_epi32(in, index));
-    _mm512_store_ps(v[0], _mm512_maskz_compress_ps(in, v000));
-    _mm512_store_ps(v[1], _mm512_maskz_compress_ps(in, v001));
-    _mm512_store_ps(v[2], _mm512_maskz_compress_ps(in, v010));
-    _mm512_store_ps(v[3], _mm512_maskz_compress_ps(in, v011));
-    _mm512_store_ps(v[4], _mm512_maskz_compress_ps(in, v100));
-    _mm512_store_ps(v[5], _mm512_maskz_compress_ps(in, v101));
-    _mm512_store_ps(v[6], _mm512_maskz_compress_ps(in, v110));
-    _mm512_store_ps(v[7], _mm512_maskz_compress_ps(in, v111));
+    const __m512 pairs[4][2] = {{_mm512_maskz_compress_ps(in, v000), _mm512_maskz_compress_ps(in, v001)},
+                                {_mm512_maskz_compress_ps(in, v010), _mm512_maskz_compress_ps(in, v011)},
+                                {_mm512_maskz_compress_ps(in, v100), _mm512_maskz_compress_ps(in, v101)},
+                                {_mm512_maskz_compress_ps(in, v110), _mm512_maskz_compress_ps(in, v111)}};
+    for (int p = 0; p < 4; ++p) {
+      _mm512_store_ps(v[p], _mm512_permutex2var_ps(pairs[p][0], lo_pairs, pairs[p][1]));
+      _mm512_store_ps(v[p] + 16, _mm512_permutex2var_ps(pairs[p][0], hi_pairs, pairs[p][1]));
+    }
+    constexpr int kOffsets[4] = {0, kNextCol, kNextRow, kNextRow + kNextCol};  // the pairs' cells
     for (int l = 0; l < count; ++l) {
       float* h = hist[l & (kDescCopies - 1)] + idx[l];
-      h[0] += v[0][l];
-      h[1] += v[1][l];
-      h[kHistBins] += v[2][l];
-      h[kHistBins + 1] += v[3][l];
-      h[kHistCols * kHistBins] += v[4][l];
-      h[kHistCols * kHistBins + 1] += v[5][l];
-      h[(kHistCols + 1) * kHistBins] += v[6][l];
-      h[(kHistCols + 1) * kHistBins + 1] += v[7][l];
+      for (int p = 0; p < 4; ++p) {
+        float* slot = h + kOffsets[p];
+        const __m128 add = _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(v[p] + 2 * l)));
+        const __m128 sum = _mm_add_ps(_mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(slot))), add);
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(slot), _mm_castps_si128(sum));
+      }
     }
   }
 }
@@ -624,14 +628,15 @@ void Describe(const GradientMap& g, float ptx, float pty, float ori, float scl, 
   for (int c = 1; c < kDescCopies; ++c) {
     for (int k = 0; k < kHistLen; ++k) hist[0][k] += hist[c][k];
   }
-  // Fold the circular orientation bins; copy out the 4 x 4 x 8 interior.
+  // Bin o of a cell = slot 2 o + slot 2 o - 1 (mod 16, the circular wrap);
+  // copy out the 4 x 4 x 8 interior (guard cells are dropped, as OpenCV).
   float raw[kDescDim];
   for (int i = 0; i < kDescWidth; ++i) {
     for (int j = 0; j < kDescWidth; ++j) {
-      float* h = hist[0] + ((i + 1) * kHistCols + (j + 1)) * kHistBins;
-      h[0] += h[kDescBins];
-      h[1] += h[kDescBins + 1];
-      for (int k = 0; k < kDescBins; ++k) raw[(i * kDescWidth + j) * kDescBins + k] = h[k];
+      const float* h = hist[0] + ((i + 1) * kHistCols + (j + 1)) * kCellSlots;
+      for (int k = 0; k < kDescBins; ++k) {
+        raw[(i * kDescWidth + j) * kDescBins + k] = h[2 * k] + h[(2 * k + kCellSlots - 1) % kCellSlots];
+      }
     }
   }
   // Clamp at 0.2 of the norm, renormalise, scale by 512 (OpenCV).
@@ -730,6 +735,68 @@ __attribute__((target("avx512f,avx512dq"))) void BlurRowAvx512(const float* cons
   }
 }
 
+// Two output rows at once, vertical pass: rows y and y + 1 share 2 r of
+// their 2 r + 1 source rows, so each source vector is fetched from L2 once
+// for both (the pass is bound by those fetches, not by the arithmetic).
+__attribute__((target("avx512f,avx512dq"))) void VerticalPairAvx512(const float* const* ra, const float* const* rb,
+                                                                      const BlurKernel& k, int cols, float* ta,
+                                                                      float* tb) {
+  const int r = k.radius;
+  int x = 0;
+  for (; x + 16 <= cols; x += 16) {
+    const __m512 w0 = _mm512_set1_ps(k.w[0]);
+    __m512 acc_a = _mm512_mul_ps(w0, _mm512_loadu_ps(ra[0] + x));
+    __m512 acc_b = _mm512_mul_ps(w0, _mm512_loadu_ps(rb[0] + x));
+    for (int i = 1; i <= r; ++i) {
+      const __m512 wi = _mm512_set1_ps(k.w[i]);
+      acc_a = _mm512_fmadd_ps(wi, _mm512_add_ps(_mm512_loadu_ps(ra[2 * i - 1] + x), _mm512_loadu_ps(ra[2 * i] + x)),
+                              acc_a);
+      acc_b = _mm512_fmadd_ps(wi, _mm512_add_ps(_mm512_loadu_ps(rb[2 * i - 1] + x), _mm512_loadu_ps(rb[2 * i] + x)),
+                              acc_b);
+    }
+    _mm512_storeu_ps(ta + r + x, acc_a);
+    _mm512_storeu_ps(tb + r + x, acc_b);
+  }
+  for (; x < cols; ++x) {
+    float acc_a = k.w[0] * ra[0][x], acc_b = k.w[0] * rb[0][x];
+    for (int i = 1; i <= r; ++i) {
+      acc_a += k.w[i] * (ra[2 * i - 1][x] + ra[2 * i][x]);
+      acc_b += k.w[i] * (rb[2 * i - 1][x] + rb[2 * i][x]);
+    }
+    ta[r + x] = acc_a;
+    tb[r + x] = acc_b;
+  }
+}
+
+// Horizontal pass of a row whose vertical result is in tmp[r .. r + cols);
+// with dog != nullptr also dog = out - in (the DoG row, while out is hot).
+__attribute__((target("avx512f,avx512dq"))) void HorizontalAvx512(const BlurKernel& k, int cols, float* tmp,
+                                                                    float* out, const float* in, float* dog) {
+  const int r = k.radius;
+  for (int i = 1; i <= r; ++i) {
+    tmp[r - i] = tmp[r + i];
+    tmp[r + cols - 1 + i] = tmp[r + cols - 1 - i];
+  }
+  int x = 0;
+  for (; x + 16 <= cols; x += 16) {
+    const float* t = tmp + r + x;
+    __m512 acc = _mm512_mul_ps(_mm512_set1_ps(k.w[0]), _mm512_loadu_ps(t));
+    for (int i = 1; i <= r; ++i) {
+      acc = _mm512_fmadd_ps(_mm512_set1_ps(k.w[i]), _mm512_add_ps(_mm512_loadu_ps(t - i), _mm512_loadu_ps(t + i)),
+                            acc);
+    }
+    _mm512_storeu_ps(out + x, acc);
+    if (dog != nullptr) _mm512_storeu_ps(dog + x, _mm512_sub_ps(acc, _mm512_loadu_ps(in + x)));
+  }
+  for (; x < cols; ++x) {
+    const float* t = tmp + r + x;
+    float acc = k.w[0] * t[0];
+    for (int i = 1; i <= r; ++i) acc += k.w[i] * (t[-i] + t[i]);
+    out[x] = acc;
+    if (dog != nullptr) dog[x] = acc - in[x];
+  }
+}
+
 void GaussianBlurFloat(const cv::Mat& src, double sigma, cv::Mat* dst, cv::Mat* dog) {
   const BlurKernel k = GaussianKernelFor(sigma);
   dst->create(src.size(), CV_32F);
@@ -741,25 +808,41 @@ void GaussianBlurFloat(const cv::Mat& src, double sigma, cv::Mat* dst, cv::Mat* 
   }
   if (dog != nullptr) dog->create(src.size(), CV_32F);
   const bool avx512 = UseAvx512();
-  std::vector<float> tmp(src.cols + 2 * k.radius);
-  std::vector<const float*> rows(2 * k.radius + 1);
-  for (int y = 0; y < src.rows; ++y) {
-    rows[0] = src.ptr<float>(y);
+  std::vector<float> tmp(src.cols + 2 * k.radius), tmp_b(src.cols + 2 * k.radius);
+  std::vector<const float*> rows(2 * k.radius + 1), rows_b(2 * k.radius + 1);
+  auto source_rows = [&](int y, std::vector<const float*>* p) {
+    (*p)[0] = src.ptr<float>(y);
     for (int i = 1; i <= k.radius; ++i) {
-      rows[2 * i - 1] = src.ptr<float>(Reflect101(y - i, src.rows));
-      rows[2 * i] = src.ptr<float>(Reflect101(y + i, src.rows));
+      (*p)[2 * i - 1] = src.ptr<float>(Reflect101(y - i, src.rows));
+      (*p)[2 * i] = src.ptr<float>(Reflect101(y + i, src.rows));
     }
-    float* out = dst->ptr<float>(y);
+  };
+  auto write_dog = [&](int y) {
+    if (dog == nullptr) return;
+    const float* in = src.ptr<float>(y);
+    const float* out = dst->ptr<float>(y);
+    float* d = dog->ptr<float>(y);
+    for (int x = 0; x < src.cols; ++x) d[x] = out[x] - in[x];
+  };
+  for (int y = 0; y < src.rows;) {
+    source_rows(y, &rows);
+    if (avx512 && y + 1 < src.rows) {
+      source_rows(y + 1, &rows_b);
+      VerticalPairAvx512(rows.data(), rows_b.data(), k, src.cols, tmp.data(), tmp_b.data());
+      HorizontalAvx512(k, src.cols, tmp.data(), dst->ptr<float>(y), src.ptr<float>(y),
+                       dog != nullptr ? dog->ptr<float>(y) : nullptr);
+      HorizontalAvx512(k, src.cols, tmp_b.data(), dst->ptr<float>(y + 1), src.ptr<float>(y + 1),
+                       dog != nullptr ? dog->ptr<float>(y + 1) : nullptr);
+      y += 2;
+      continue;
+    }
     if (avx512) {
-      BlurRowAvx512(rows.data(), k, src.cols, tmp.data(), out);
+      BlurRowAvx512(rows.data(), k, src.cols, tmp.data(), dst->ptr<float>(y));
     } else {
-      BlurRowScalar(rows.data(), k, src.cols, tmp.data(), out);
+      BlurRowScalar(rows.data(), k, src.cols, tmp.data(), dst->ptr<float>(y));
     }
-    if (dog != nullptr) {
-      const float* in = src.ptr<float>(y);
-      float* d = dog->ptr<float>(y);
-      for (int x = 0; x < src.cols; ++x) d[x] = out[x] - in[x];
-    }
+    write_dog(y);
+    ++y;
   }
 }
 
