@@ -77,8 +77,15 @@ __attribute__((target("avx2,fma"))) void DotTileAvx2(const float* q, int nq, con
   }
 }
 
-// VNNI kernel on packed operands (dot_tile.h). 4 query rows x 2 panels =
-// 8 accumulators; a query's k-quad is broadcast as one 32-bit word. The two
+// One query k-quad (4 bytes) in every 32-bit lane.
+__attribute__((target("avx512f"), always_inline)) inline __m512i BroadcastQuad(const uint8_t* p) {
+  int32_t word;
+  std::memcpy(&word, p, sizeof(word));
+  return _mm512_set1_epi32(word);
+}
+
+// VNNI kernel on packed operands (dot_tile.h). 6 query rows x 2 panels =
+// 12 accumulators; a query's k-quad is broadcast as one 32-bit word. The two
 // panels (4 KB for dim 128) stay in L1 while the slice's rows stream by.
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) void DotTileVnniPacked(const PackedQueryU8& qp, int q0,
                                                                                int nq, const PackedTrainU8& tp,
@@ -94,23 +101,38 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void DotTileVnniPacked(co
     const int cols = std::min(32, nt - j);
     const int8_t* panel0 = tp.panels.data() + static_cast<size_t>(p) * quads * 64;
     const int8_t* panel1 = panel0 + static_cast<size_t>(quads) * 64;  // a zero panel past the end is allocated
-    for (int i = 0; i < nq; i += 4) {
-      const int rows = std::min(4, nq - i);
-      const uint8_t* qa[4];
-      for (int a = 0; a < 4; ++a) qa[a] = qrows + static_cast<size_t>(i + std::min(a, rows - 1)) * qstride;
-      __m512i acc[4][2];
-      for (auto& r : acc) r[0] = r[1] = _mm512_setzero_si512();
+    for (int i = 0; i < nq; i += 6) {
+      const int rows = std::min(6, nq - i);
+      const uint8_t* qa[6];
+      for (int a = 0; a < 6; ++a) qa[a] = qrows + static_cast<size_t>(i + std::min(a, rows - 1)) * qstride;
+      // 6 rows x 2 panels: 12 independent accumulators cover vpdpbusd's
+      // latency at two per cycle. Named, not an array: with an array GCC
+      // copied each one to another register around every vpdpbusd.
+      __m512i c00 = _mm512_setzero_si512(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+      __m512i c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
       for (int k = 0; k < quads; ++k) {
         const __m512i t0 = _mm512_loadu_si512(panel0 + static_cast<size_t>(k) * 64);
         const __m512i t1 = _mm512_loadu_si512(panel1 + static_cast<size_t>(k) * 64);
-        for (int a = 0; a < 4; ++a) {
-          int32_t word;
-          std::memcpy(&word, qa[a] + 4 * k, sizeof(word));
-          const __m512i b = _mm512_set1_epi32(word);
-          acc[a][0] = _mm512_dpbusd_epi32(acc[a][0], b, t0);
-          acc[a][1] = _mm512_dpbusd_epi32(acc[a][1], b, t1);
-        }
+        __m512i b = BroadcastQuad(qa[0] + 4 * k);
+        c00 = _mm512_dpbusd_epi32(c00, b, t0);
+        c01 = _mm512_dpbusd_epi32(c01, b, t1);
+        b = BroadcastQuad(qa[1] + 4 * k);
+        c10 = _mm512_dpbusd_epi32(c10, b, t0);
+        c11 = _mm512_dpbusd_epi32(c11, b, t1);
+        b = BroadcastQuad(qa[2] + 4 * k);
+        c20 = _mm512_dpbusd_epi32(c20, b, t0);
+        c21 = _mm512_dpbusd_epi32(c21, b, t1);
+        b = BroadcastQuad(qa[3] + 4 * k);
+        c30 = _mm512_dpbusd_epi32(c30, b, t0);
+        c31 = _mm512_dpbusd_epi32(c31, b, t1);
+        b = BroadcastQuad(qa[4] + 4 * k);
+        c40 = _mm512_dpbusd_epi32(c40, b, t0);
+        c41 = _mm512_dpbusd_epi32(c41, b, t1);
+        b = BroadcastQuad(qa[5] + 4 * k);
+        c50 = _mm512_dpbusd_epi32(c50, b, t0);
+        c51 = _mm512_dpbusd_epi32(c51, b, t1);
       }
+      const __m512i acc[6][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
       for (int a = 0; a < rows; ++a) {
         const __m512i bias = _mm512_set1_epi32(qsum[i + a]);
         const __m512 d0 = _mm512_cvtepi32_ps(_mm512_add_epi32(acc[a][0], bias));
