@@ -1,6 +1,9 @@
 #include "core/features/dot_tile.h"
 
+#include <cpuid.h>
 #include <immintrin.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -152,6 +155,100 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void DotTileVnniPacked(co
   }
 }
 
+// AMX kernel on the same packed operands: a B tile is 16 k-quads of a
+// 16-column panel (16 rows of 64 bytes, exactly the panel layout), an A tile
+// 16 query rows of 64 bytes. 2 row blocks x 2 panels = 4 int32 C tiles of
+// 16 x 16; each tdpbusd does 16 x 16 x 64 multiply-adds, 16 times what a
+// zmm vpdpbusd does. Sums are the same exact int32s as the VNNI kernel's.
+struct alignas(64) AmxTileConfig {
+  uint8_t palette = 1;
+  uint8_t start_row = 0;
+  uint8_t reserved[14] = {};
+  uint16_t colsb[16] = {};
+  uint8_t rows[16] = {};
+};
+
+__attribute__((target("amx-tile,amx-int8,avx512f"))) void DotTileAmxPacked(const PackedQueryU8& qp, int q0, int nq,
+                                                                          const PackedTrainU8& tp, float* out) {
+  AmxTileConfig config;
+  for (int t = 0; t < 8; ++t) {
+    config.rows[t] = 16;
+    config.colsb[t] = 64;
+  }
+  _tile_loadconfig(&config);
+  const int quads = tp.quads;  // a multiple of 16 when AMX is used (PaddedQuads)
+  const int ksteps = quads / 16;
+  const int nt = tp.nt;
+  const int num_panels = (nt + 15) / 16;
+  const int qstride = quads * 4;
+  const uint8_t* qrows = qp.rows.data() + static_cast<size_t>(q0) * qstride;  // 32 zero rows follow the last
+  const int32_t* qsum = qp.bias.data() + q0;
+  alignas(64) int32_t c[4][256];
+  for (int p = 0; p < num_panels; p += 2) {
+    const int j = p * 16;
+    const int cols = std::min(32, nt - j);
+    const int8_t* panel0 = tp.panels.data() + static_cast<size_t>(p) * quads * 64;
+    const int8_t* panel1 = panel0 + static_cast<size_t>(quads) * 64;  // a zero panel past the end is allocated
+    for (int i = 0; i < nq; i += 32) {
+      const uint8_t* a0 = qrows + static_cast<size_t>(i) * qstride;
+      const uint8_t* a1 = a0 + static_cast<size_t>(16) * qstride;
+      _tile_zero(0);
+      _tile_zero(1);
+      _tile_zero(2);
+      _tile_zero(3);
+      for (int k = 0; k < ksteps; ++k) {
+        _tile_loadd(4, a0 + k * 64, qstride);
+        _tile_loadd(5, a1 + k * 64, qstride);
+        _tile_loadd(6, panel0 + static_cast<size_t>(k) * 1024, 64);
+        _tile_loadd(7, panel1 + static_cast<size_t>(k) * 1024, 64);
+        _tile_dpbusd(0, 4, 6);
+        _tile_dpbusd(1, 4, 7);
+        _tile_dpbusd(2, 5, 6);
+        _tile_dpbusd(3, 5, 7);
+      }
+      _tile_stored(0, c[0], 64);
+      _tile_stored(1, c[1], 64);
+      _tile_stored(2, c[2], 64);
+      _tile_stored(3, c[3], 64);
+      const int rows = std::min(32, nq - i);
+      const __mmask16 m0 = cols >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << cols) - 1);
+      const __mmask16 m1 = cols >= 32 ? __mmask16(0xFFFF) : cols > 16 ? __mmask16((1u << (cols - 16)) - 1) : __mmask16(0);
+      for (int a = 0; a < rows; ++a) {
+        const int block = a / 16, r = a % 16;
+        const __m512i bias = _mm512_set1_epi32(qsum[i + a]);
+        const __m512 d0 = _mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_load_si512(c[2 * block] + r * 16), bias));
+        const __m512 d1 = _mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_load_si512(c[2 * block + 1] + r * 16), bias));
+        float* o = out + static_cast<long>(i + a) * nt + j;
+        _mm512_mask_storeu_ps(o, m0, d0);
+        _mm512_mask_storeu_ps(o + 16, m1, d1);
+      }
+    }
+  }
+  _tile_release();
+}
+
+// AMX needs the CPU's AMX-TILE and AMX-INT8 and the kernel's leave to use
+// the tile state (Linux: arch_prctl ARCH_REQ_XCOMP_PERM, once per process).
+bool AmxUsable() {
+  static const bool usable = [] {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
+    const bool tile = (edx >> 24) & 1, int8 = (edx >> 25) & 1;
+    if (!tile || !int8) return false;
+    constexpr long kArchReqXcompPerm = 0x1023;
+    constexpr long kXfeatureXtiledata = 18;
+    return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+  }();
+  return usable;
+}
+
+// k-quads per packed row: a whole number of 64-byte AMX tile rows when AMX
+// runs (the extra quads are zero on both sides and add nothing).
+int PaddedQuads(int dim) {
+  const int quads = (dim + 3) / 4;
+  return AmxUsable() ? (quads + 15) / 16 * 16 : quads;
+}
+
 bool CpuHasVnni() {
   static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                           __builtin_cpu_supports("avx512vnni");
@@ -176,7 +273,7 @@ bool DotTileUsesVnni() { return CpuHasVnni(); }
 void PackTrainU8(const uint8_t* t, int nt, int dim, PackedTrainU8* out) {
   out->nt = nt;
   out->dim = dim;
-  out->quads = (dim + 3) / 4;
+  out->quads = PaddedQuads(dim);
   const int quads = out->quads;
   const int num_panels = (nt + 15) / 16;
   // Pads (k >= dim, columns >= nt) meet q's zero pads or are never stored.
@@ -199,9 +296,10 @@ void PackTrainU8(const uint8_t* t, int nt, int dim, PackedTrainU8* out) {
 void PackQueryU8(const uint8_t* q, int nq, int dim, PackedQueryU8* out) {
   out->nq = nq;
   out->dim = dim;
-  out->quads = (dim + 3) / 4;
+  out->quads = PaddedQuads(dim);
   const int qstride = out->quads * 4;
-  out->rows.assign(static_cast<size_t>(nq) * qstride, 0);
+  // 32 zero rows past the last: the AMX kernel loads whole 16-row tiles.
+  out->rows.assign(static_cast<size_t>(nq + 32) * qstride, 0);
   out->bias.assign(nq, 0);
   for (int i = 0; i < nq; ++i) {
     int32_t sum = 0;
@@ -214,6 +312,16 @@ void PackQueryU8(const uint8_t* q, int nq, int dim, PackedQueryU8* out) {
 }
 
 void DotTilePackedU8(const PackedQueryU8& q, int q0, int qcount, const PackedTrainU8& t, float* out) {
+  if (AmxUsable() && CpuHasVnni()) {
+    DotTileAmxPacked(q, q0, qcount, t, out);
+  } else {
+    DotTileVnniPacked(q, q0, qcount, t, out);
+  }
+}
+
+bool DotTileUsesAmx() { return CpuHasVnni() && AmxUsable(); }
+
+void DotTilePackedU8Vnni(const PackedQueryU8& q, int q0, int qcount, const PackedTrainU8& t, float* out) {
   DotTileVnniPacked(q, q0, qcount, t, out);
 }
 
@@ -223,7 +331,7 @@ void DotTileU8(const uint8_t* q, int nq, const uint8_t* t, int nt, int dim, floa
     thread_local PackedTrainU8 tp;
     PackQueryU8(q, nq, dim, &qp);
     PackTrainU8(t, nt, dim, &tp);
-    DotTileVnniPacked(qp, 0, nq, tp, out);
+    DotTilePackedU8(qp, 0, nq, tp, out);
     return;
   }
   std::vector<float> qf(q, q + static_cast<size_t>(nq) * dim), tf(t, t + static_cast<size_t>(nt) * dim);

@@ -48,6 +48,14 @@ void PackTrainU8(const uint8_t* t, int nt, int dim, PackedTrainU8* out);
 void PackQueryU8(const uint8_t* q, int nq, int dim, PackedQueryU8* out);
 // out (qcount x t.nt, row-major) = rows [q0, q0 + qcount) of q times t^T,
 // as DotTileU8 gives them. q.dim must equal t.dim.
+// With AMX (tile registers, int8 tile products) usable, it runs an AMX
+// kernel on the same packing (k-quads padded to a multiple of 16), about
+// 16 zmm vpdpbusd per tile product; the sums are the same exact int32s.
 void DotTilePackedU8(const PackedQueryU8& q, int q0, int qcount, const PackedTrainU8& t, float* out);
+// True when DotTileU8 / DotTilePackedU8 use the AMX kernel on this machine.
+bool DotTileUsesAmx();
+// The VNNI kernel on packed operands whatever the machine has beyond
+// AVX-512 VNNI, for tests (needs DotTileUsesVnni()).
+void DotTilePackedU8Vnni(const PackedQueryU8& q, int q0, int qcount, const PackedTrainU8& t, float* out);
 
 }  // namespace armap::features::internal

@@ -307,7 +307,8 @@ TEST(DotTileTest, Uint8KernelEqualsTheFloatDefinition) {
 }
 
 // Matching packs the operands once and takes the product in slices of
-// query rows: every slice must equal the rows of the whole product.
+// query rows: every slice must equal the rows of the whole product, with
+// the AMX kernel (where the machine has it) and the VNNI one.
 TEST(DotTileTest, PackedSlicesEqualTheWholeProduct) {
   if (!internal::DotTileUsesVnni()) GTEST_SKIP() << "no AVX-512 VNNI on this machine";
   std::mt19937 rng(13);
@@ -329,7 +330,12 @@ TEST(DotTileTest, PackedSlicesEqualTheWholeProduct) {
         internal::DotTilePackedU8(packed_query, q0, count, packed_train, out.data());
         const std::vector<float> expected(reference.begin() + static_cast<long>(q0) * nt,
                                           reference.begin() + static_cast<long>(q0 + count) * nt);
-        ASSERT_EQ(out, expected) << nq << "x" << nt << "x" << dim << " slice " << slice << " at row " << q0;
+        ASSERT_EQ(out, expected) << nq << "x" << nt << "x" << dim << " slice " << slice << " at row " << q0
+                                 << (internal::DotTileUsesAmx() ? " (amx)" : " (vnni)");
+        // The VNNI kernel too where AMX runs by default.
+        std::fill(out.begin(), out.end(), -1.0f);
+        internal::DotTilePackedU8Vnni(packed_query, q0, count, packed_train, out.data());
+        ASSERT_EQ(out, expected) << nq << "x" << nt << "x" << dim << " slice " << slice << " at row " << q0 << " (vnni)";
       }
     }
   }
