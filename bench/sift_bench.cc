@@ -91,16 +91,19 @@ int main(int argc, char** argv) {
   std::vector<std::string> images;
   int max_size = 640;
   int repeat = 3;
+  int max_features = 2000;
   std::string json_path;
   app.add_option("images", images, "image files")->required();
   app.add_option("--max-size", max_size, "downscale so the longer side is at most this (0: as is)");
   app.add_option("--repeat", repeat, "extractions per image and implementation (median reported)")
       ->check(CLI::PositiveNumber);
+  app.add_option("--max-features", max_features, "ExtractorOptions::max_features")->check(CLI::PositiveNumber);
   app.add_option("--json", json_path, "write the table as JSON here");
   CLI11_PARSE(app, argc, argv);
   cv::setNumThreads(1);
 
   armap::features::ExtractorOptions options;
+  options.max_features = max_features;
   options.implementation = "armap";
   auto ours = FeatureExtractor::Create(options);
   options.implementation = "opencv";
@@ -133,8 +136,10 @@ int main(int argc, char** argv) {
     if (!Run(**theirs, gray, repeat, &b) || !Run(**ours, gray, repeat, &a)) return 1;
     // Our stages, from one more run of the raw detector.
     armap::features::internal::SiftOutput raw;
+    armap::features::internal::SiftOptions raw_options;
+    raw_options.max_features = max_features;
     if (!armap::features::internal::DetectAndDescribeSift(gray.data, gray.cols, gray.rows, gray.step[0], nullptr,
-                                                          armap::features::internal::SiftOptions(), &raw)
+                                                          raw_options, &raw)
              .ok()) {
       return 1;
     }

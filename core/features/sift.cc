@@ -979,19 +979,22 @@ absl::Status DetectAndDescribeSift(const uint8_t* gray, int width, int height, s
     std::vector<Candidate> candidates;
     std::vector<int> cols;
     for (int o = 0; o < num_octaves; ++o) {
-      for (int i = 1; i <= layers; ++i) {
-        const int idx = o * (layers + 2) + i;
-        const cv::Mat& img = dog[idx];
-        const ptrdiff_t step = static_cast<ptrdiff_t>(img.step1());
-        for (int r = kImageBorder; r < img.rows - kImageBorder; ++r) {
+      const int rows = dog[o * (layers + 2)].rows, width = dog[o * (layers + 2)].cols;
+      const ptrdiff_t step = static_cast<ptrdiff_t>(dog[o * (layers + 2)].step1());
+      // Rows outside, layers inside: a DoG row is then read from memory once
+      // for the up-to-three layers that test against it (the scan is bound
+      // by memory, not by the comparisons).
+      for (int r = kImageBorder; r < rows - kImageBorder; ++r) {
+        for (int i = 1; i <= layers; ++i) {
+          const int idx = o * (layers + 2) + i;
           cols.clear();
-          const float* cur = img.ptr<float>(r);
+          const float* cur = dog[idx].ptr<float>(r);
           const float* prev = dog[idx - 1].ptr<float>(r);
           const float* next = dog[idx + 1].ptr<float>(r);
           if (avx512) {
-            ScanRowAvx512(prev, cur, next, step, kImageBorder, img.cols - kImageBorder, threshold, &cols);
+            ScanRowAvx512(prev, cur, next, step, kImageBorder, width - kImageBorder, threshold, &cols);
           } else {
-            ScanRowScalar(prev, cur, next, step, kImageBorder, img.cols - kImageBorder, threshold, &cols);
+            ScanRowScalar(prev, cur, next, step, kImageBorder, width - kImageBorder, threshold, &cols);
           }
           for (int c : cols) {
             Candidate cand;
