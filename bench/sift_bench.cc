@@ -115,6 +115,7 @@ int main(int argc, char** argv) {
               "n_cv", "mutual", "same_px");
   double sum_ours = 0, sum_cv = 0, sum_mutual = 0, sum_same = 0;
   double stages[4] = {0, 0, 0, 0};
+  double sum_rank = 0;
   int num_with_features = 0;  // pyramid, extrema, orientation, descriptor
   for (const std::string& path : images) {
     cv::Mat gray = cv::imread(path, cv::IMREAD_GRAYSCALE);
@@ -159,6 +160,17 @@ int main(int argc, char** argv) {
       if (std::hypot(p.x - q.x, p.y - q.y) < 0.5f && std::abs(p.scale - q.scale) < 0.1f * q.scale) ++same;
     }
     const size_t denom = std::max<size_t>(1, std::min(a.features.size(), b.features.size()));
+    // The same keypoint at the same rank (order matters to RANSAC sampling).
+    int same_rank = 0;
+    for (size_t i = 0; i < std::min(a.features.size(), b.features.size()); ++i) {
+      const auto& p = a.features.keypoints[i];
+      const auto& q = b.features.keypoints[i];
+      if (std::hypot(p.x - q.x, p.y - q.y) < 0.01f && std::abs(p.orientation_rad - q.orientation_rad) < 1e-3f) {
+        ++same_rank;
+      }
+    }
+    const double same_rank_frac = static_cast<double>(same_rank) / denom;
+    sum_rank += same_rank_frac;
     const double mutual_frac = static_cast<double>(mutual) / denom;
     const double same_frac = mutual > 0 ? static_cast<double>(same) / mutual : 0.0;
     const std::string name = path.size() > 28 ? path.substr(path.size() - 28) : path;
@@ -180,12 +192,14 @@ int main(int argc, char** argv) {
                     {"armap_keypoints", a.features.size()},
                     {"opencv_keypoints", b.features.size()},
                     {"mutual_nn_fraction", mutual_frac},
-                    {"mutual_nn_same_place_fraction", same_frac}});
+                    {"mutual_nn_same_place_fraction", same_frac},
+                    {"same_rank_fraction", same_rank_frac}});
   }
   const double n = static_cast<double>(images.size());
   const double nf = std::max(1, num_with_features);
   std::printf("mean: armap %.1f ms, opencv %.1f ms, ratio %.2f, mutual NN %.3f, same place %.3f\n", sum_ours / n,
               sum_cv / n, sum_ours / sum_cv, sum_mutual / nf, sum_same / nf);
+  std::printf("same keypoint at the same rank: %.3f\n", sum_rank / nf);
   std::printf("armap stages (mean ms): pyramid %.1f, extrema %.1f, orientation %.1f, descriptors %.1f\n",
               stages[0] / n, stages[1] / n, stages[2] / n, stages[3] / n);
   if (!json_path.empty()) {
@@ -195,6 +209,7 @@ int main(int argc, char** argv) {
                                 {"ratio", sum_ours / sum_cv},
                                 {"mean_mutual_nn_fraction", sum_mutual / nf},
                                 {"mean_mutual_nn_same_place_fraction", sum_same / nf},
+                                {"mean_same_rank_fraction", sum_rank / nf},
                                 {"armap_stages_ms",
                                  {{"pyramid", stages[0] / n},
                                   {"extrema", stages[1] / n},
