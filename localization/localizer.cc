@@ -116,6 +116,10 @@ absl::Status Localizer::Options::Validate() const {
   if (!(query_contrast_threshold >= 0 && query_contrast_threshold < 1)) {
     return bad("query_contrast_threshold", query_contrast_threshold, "0 (the map's) or in (0, 1)");
   }
+  if (query_sift_implementation != "armap" && query_sift_implementation != "opencv") {
+    return absl::InvalidArgumentError(absl::StrCat("Localizer::Options::query_sift_implementation = '",
+                                                   query_sift_implementation, "'; must be 'armap' or 'opencv'"));
+  }
   if (num_retrieved < 1) return bad("num_retrieved", num_retrieved, "> 0");
   if (!(min_search_radius_m > 0)) return bad("min_search_radius_m", min_search_radius_m, "> 0");
   if (!(search_sigmas > 0)) return bad("search_sigmas", search_sigmas, "> 0");
@@ -275,6 +279,7 @@ absl::StatusOr<std::unique_ptr<Localizer>> Localizer::Load(const fs::path& map_d
   features::ExtractorOptions query_extractor = extractor;
   query_extractor.max_features = options.max_features;
   if (options.query_contrast_threshold > 0) query_extractor.contrast_threshold = options.query_contrast_threshold;
+  query_extractor.implementation = options.query_sift_implementation;
   ARMAP_ASSIGN_OR_RETURN(impl->extractor, features::FeatureExtractor::Create(query_extractor));
   if (impl->landmarks.descriptor_dim != impl->codebook.dim()) {
     return absl::DataLossError(absl::StrCat(map_dir.string(), ": landmark descriptors have dim ",

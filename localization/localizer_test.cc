@@ -223,6 +223,10 @@ TEST(RegionEvidenceTest, RegionsTheMapDoesNotPredictOrNobodyExplainsAreNeutral) 
   lo_bad = Localizer::Options();
   lo_bad.predicted_max_angle_deg = 120;
   EXPECT_THAT(lo_bad.Validate(), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("predicted_max_angle_deg")));
+  lo_bad = Localizer::Options();
+  lo_bad.query_sift_implementation = "vlfeat";
+  EXPECT_THAT(lo_bad.Validate(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("query_sift_implementation = 'vlfeat'")));
 }
 
 // With the GPS prior 20 m off (north-east, south-west; 30 m accuracy), the prior

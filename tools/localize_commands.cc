@@ -50,6 +50,9 @@ void AddLocalizerFlags(CLI::App* app, loc::Localizer::Options* o) {
   app->add_option("--max-features", o->max_features, "Features per query photo")->capture_default_str();
   app->add_option("--query-contrast", o->query_contrast_threshold,
                   "SIFT contrast threshold for query photos (0: the map's)")->capture_default_str();
+  app->add_option("--query-sift", o->query_sift_implementation, "SIFT implementation for query photos")
+      ->check(CLI::IsMember({"armap", "opencv"}))
+      ->capture_default_str();
   app->add_option("--num-retrieved", o->num_retrieved, "Views kept after retrieval")->capture_default_str();
   app->add_option("--ratio", o->max_ratio, "Lowe ratio for matching")->capture_default_str();
   app->add_option("--mutual", o->mutual_check, "Mutual nearest-neighbour check (0/1)")->capture_default_str();
