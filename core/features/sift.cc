@@ -696,45 +696,6 @@ void BlurRowScalar(const float* const* rows, const BlurKernel& k, int cols, floa
   }
 }
 
-__attribute__((target("avx512f,avx512dq"))) void BlurRowAvx512(const float* const* rows, const BlurKernel& k,
-                                                                 int cols, float* tmp, float* out) {
-  const int r = k.radius;
-  int x = 0;
-  for (; x + 16 <= cols; x += 16) {
-    __m512 acc = _mm512_mul_ps(_mm512_set1_ps(k.w[0]), _mm512_loadu_ps(rows[0] + x));
-    for (int i = 1; i <= r; ++i) {
-      const __m512 pair = _mm512_add_ps(_mm512_loadu_ps(rows[2 * i - 1] + x), _mm512_loadu_ps(rows[2 * i] + x));
-      acc = _mm512_fmadd_ps(_mm512_set1_ps(k.w[i]), pair, acc);
-    }
-    _mm512_storeu_ps(tmp + r + x, acc);
-  }
-  for (; x < cols; ++x) {
-    float acc = k.w[0] * rows[0][x];
-    for (int i = 1; i <= r; ++i) acc += k.w[i] * (rows[2 * i - 1][x] + rows[2 * i][x]);
-    tmp[r + x] = acc;
-  }
-  for (int i = 1; i <= r; ++i) {
-    tmp[r - i] = tmp[r + i];
-    tmp[r + cols - 1 + i] = tmp[r + cols - 1 - i];
-  }
-  x = 0;
-  for (; x + 16 <= cols; x += 16) {
-    const float* t = tmp + r + x;
-    __m512 acc = _mm512_mul_ps(_mm512_set1_ps(k.w[0]), _mm512_loadu_ps(t));
-    for (int i = 1; i <= r; ++i) {
-      acc = _mm512_fmadd_ps(_mm512_set1_ps(k.w[i]), _mm512_add_ps(_mm512_loadu_ps(t - i), _mm512_loadu_ps(t + i)),
-                            acc);
-    }
-    _mm512_storeu_ps(out + x, acc);
-  }
-  for (; x < cols; ++x) {
-    const float* t = tmp + r + x;
-    float acc = k.w[0] * t[0];
-    for (int i = 1; i <= r; ++i) acc += k.w[i] * (t[-i] + t[i]);
-    out[x] = acc;
-  }
-}
-
 // Two output rows at once, vertical pass: rows y and y + 1 share 2 r of
 // their 2 r + 1 source rows, so each source vector is fetched from L2 once
 // for both (the pass is bound by those fetches, not by the arithmetic).
@@ -795,6 +756,27 @@ __attribute__((target("avx512f,avx512dq"))) void HorizontalAvx512(const BlurKern
     out[x] = acc;
     if (dog != nullptr) dog[x] = acc - in[x];
   }
+}
+
+// One output row: the vertical pass into tmp, then the horizontal one.
+__attribute__((target("avx512f,avx512dq"))) void BlurRowAvx512(const float* const* rows, const BlurKernel& k,
+                                                                 int cols, float* tmp, float* out) {
+  const int r = k.radius;
+  int x = 0;
+  for (; x + 16 <= cols; x += 16) {
+    __m512 acc = _mm512_mul_ps(_mm512_set1_ps(k.w[0]), _mm512_loadu_ps(rows[0] + x));
+    for (int i = 1; i <= r; ++i) {
+      const __m512 pair = _mm512_add_ps(_mm512_loadu_ps(rows[2 * i - 1] + x), _mm512_loadu_ps(rows[2 * i] + x));
+      acc = _mm512_fmadd_ps(_mm512_set1_ps(k.w[i]), pair, acc);
+    }
+    _mm512_storeu_ps(tmp + r + x, acc);
+  }
+  for (; x < cols; ++x) {
+    float acc = k.w[0] * rows[0][x];
+    for (int i = 1; i <= r; ++i) acc += k.w[i] * (rows[2 * i - 1][x] + rows[2 * i][x]);
+    tmp[r + x] = acc;
+  }
+  HorizontalAvx512(k, cols, tmp, out, nullptr, nullptr);
 }
 
 void GaussianBlurFloat(const cv::Mat& src, double sigma, cv::Mat* dst, cv::Mat* dog) {
