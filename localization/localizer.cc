@@ -35,6 +35,24 @@ double MsSince(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 
+// Marks each landmark once per pass without clearing between passes: a pass
+// bumps the epoch, and only an epoch wrap (or a new map size) clears.
+class LandmarkStamp {
+ public:
+  void NewPass(size_t num_landmarks) {
+    if (stamp_.size() != num_landmarks || ++epoch_ == 0) {
+      stamp_.assign(num_landmarks, 0);
+      epoch_ = 1;
+    }
+  }
+  bool Seen(uint32_t landmark) const { return stamp_[landmark] == epoch_; }
+  void Mark(uint32_t landmark) { stamp_[landmark] = epoch_; }
+
+ private:
+  std::vector<uint32_t> stamp_;
+  uint32_t epoch_ = 0;
+};
+
 // A camera scaled by `s` (pixel centres at integer coordinates, so the
 // principal point maps as (c + 0.5) * s - 0.5).
 Camera ScaleCamera(const Camera& camera, double s, int width, int height) {
@@ -342,20 +360,16 @@ std::vector<std::pair<uint32_t, uint32_t>> Localizer::Impl::GuidedInliers(
   const Eigen::Vector3d centre = CameraCenter(cam_from_world);
   // Landmarks seen from near the pose, each once (a per-thread stamp per
   // landmark instead of sorting: this runs a dozen times per query).
-  thread_local std::vector<uint32_t> stamp;
-  thread_local uint32_t epoch = 0;
-  if (stamp.size() != landmarks.size() || ++epoch == 0) {
-    stamp.assign(landmarks.size(), 0);
-    epoch = 1;
-  }
+  thread_local LandmarkStamp stamp;
+  stamp.NewPass(landmarks.size());
   std::vector<uint32_t> nearby;
   const double radius2_m = options.guided_view_radius_m * options.guided_view_radius_m;
   for (uint32_t v = 0; v < views.size(); ++v) {
     if ((view_centres[v].head<2>() - centre.head<2>()).squaredNorm() > radius2_m) continue;
     for (uint32_t o = view_begin[v]; o < view_begin[v + 1]; ++o) {
       const uint32_t l = view_landmarks[o];
-      if (stamp[l] != epoch) {
-        stamp[l] = epoch;
+      if (!stamp.Seen(l)) {
+        stamp.Mark(l);
         nearby.push_back(l);
       }
     }
@@ -458,17 +472,13 @@ std::vector<Eigen::Vector2d> Localizer::Impl::PredictedProjections(const Rigid3d
   const double cos_max = std::cos(options.predicted_max_angle_deg * M_PI / 180.0);
   const double max_scale = options.predicted_max_scale;
   // Each landmark once (a per-thread stamp, as in GuidedInliers).
-  thread_local std::vector<uint32_t> stamp;
-  thread_local uint32_t epoch = 0;
-  if (stamp.size() != landmarks.size() || ++epoch == 0) {
-    stamp.assign(landmarks.size(), 0);
-    epoch = 1;
-  }
+  thread_local LandmarkStamp stamp;
+  stamp.NewPass(landmarks.size());
   for (uint32_t v = 0; v < views.size(); ++v) {
     if ((view_centres[v].head<2>() - centre.head<2>()).squaredNorm() > radius2_m) continue;
     for (uint32_t o = view_begin[v]; o < view_begin[v + 1]; ++o) {
       const uint32_t l = view_landmarks[o];
-      if (stamp[l] == epoch) continue;
+      if (stamp.Seen(l)) continue;
       const Eigen::Vector3d& x = landmarks.positions[l];
       const Eigen::Vector3d p = rotation * x + cam_from_world.translation;
       if (p.z() < 0.1) continue;
@@ -479,7 +489,7 @@ std::vector<Eigen::Vector2d> Localizer::Impl::PredictedProjections(const Rigid3d
       if (d_pose > max_scale * d_view || d_view > max_scale * d_pose) continue;
       if (from_pose.dot(from_view) < cos_max * d_pose * d_view) continue;
       // Another view of the same landmark may still pass.
-      stamp[l] = epoch;
+      stamp.Mark(l);
       out.push_back(n);
     }
   }
