@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <deque>
+#include <functional>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -111,6 +113,77 @@ std::string MessageName() {
   return Message::descriptor()->name();
 }
 
+// httplib's own pool queues accepted connections without limit: a burst of
+// connections would grow memory and latency without bound. This one holds
+// at most `max_queued` connections waiting for a thread; past that, the
+// accepting thread answers the connection itself, at once, with 503 and
+// Retry-After (see the pre-routing handler) and closes it. That bounds the
+// memory, and the accept loop slows to the rate it can refuse at, which
+// pushes the rest back into the kernel's listen backlog.
+thread_local bool tls_refuse_connection = false;
+
+class BoundedThreadPool final : public httplib::TaskQueue {
+ public:
+  BoundedThreadPool(size_t num_threads, size_t max_queued) : max_queued_(max_queued) {
+    for (size_t i = 0; i < num_threads; ++i) threads_.emplace_back([this] { Work(); });
+  }
+  ~BoundedThreadPool() override { shutdown(); }
+
+  void enqueue(std::function<void()> fn) override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!stopping_ && queue_.size() < max_queued_) {
+        queue_.push_back(std::move(fn));
+        cv_.notify_one();
+        return;
+      }
+      ++refused_;
+    }
+    tls_refuse_connection = true;
+    fn();
+    tls_refuse_connection = false;
+  }
+
+  void shutdown() override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (stopping_ && threads_.empty()) return;
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    for (std::thread& t : threads_) t.join();
+    threads_.clear();
+    if (refused_ > 0) {
+      ARMAP_LOG_WARN("http: refused {} connections (more than {} waiting for a thread)", refused_, max_queued_);
+    }
+  }
+
+ private:
+  void Work() {
+    for (;;) {
+      std::function<void()> fn;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        // Queued connections are still served after shutdown() begins,
+        // as httplib's pool does: they were accepted.
+        if (queue_.empty()) return;
+        fn = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      fn();
+    }
+  }
+
+  const size_t max_queued_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;
+  std::vector<std::thread> threads_;
+  bool stopping_ = false;
+  size_t refused_ = 0;
+};
+
 }  // namespace
 
 absl::Status HttpOptions::Validate() const {
@@ -129,6 +202,10 @@ absl::Status HttpOptions::Validate() const {
   if (num_threads < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("HttpOptions::num_threads = ", num_threads, "; must be >= 0 (0 = 2 x workers, at least 8)"));
+  }
+  if (max_queued_connections < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("HttpOptions::max_queued_connections = ", max_queued_connections, "; must be >= 1"));
   }
   if (max_timeout_ms <= 0) {
     return absl::InvalidArgumentError(absl::StrCat("HttpOptions::max_timeout_ms = ", max_timeout_ms, "; must be > 0"));
@@ -432,8 +509,17 @@ void HttpGateway::Impl::Register() {
   // plain substring search, so the token is dropped from the header). The
   // request object is httplib's own non-const local; only its const view
   // reaches handlers.
-  http.set_pre_routing_handler([](Req req, Res) {
+  http.set_pre_routing_handler([](Req req, Res res) {
     auto& headers = const_cast<httplib::Headers&>(req.headers);
+    if (tls_refuse_connection) {
+      // Answered before the body is read; "Connection: close" on the
+      // request ends httplib's keep-alive loop after this response.
+      headers.erase("Connection");
+      headers.emplace("Connection", "close");
+      res.set_header("Retry-After", "1");
+      SetError(res, grpc::UNAVAILABLE, "the server is busy: too many connections waiting; retry shortly");
+      return httplib::Server::HandlerResponse::Handled;
+    }
     for (auto& [name, value] : headers) {
       if (!absl::EqualsIgnoreCase(name, "Accept-Encoding")) continue;
       std::vector<std::string> kept;
@@ -531,7 +617,8 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(Server* server, 
   // keep-alive connections to load a page's files.
   const size_t num_threads = static_cast<size_t>(
       options.num_threads > 0 ? options.num_threads : std::max(8, 2 * server->num_workers()));
-  impl->http.new_task_queue = [num_threads] { return new httplib::ThreadPool(num_threads); };
+  const size_t max_queued = static_cast<size_t>(options.max_queued_connections);
+  impl->http.new_task_queue = [num_threads, max_queued] { return new BoundedThreadPool(num_threads, max_queued); };
   // An idle keep-alive connection holds a thread (and delays Shutdown()) for
   // up to this long.
   impl->http.set_keep_alive_timeout(1);

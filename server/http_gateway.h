@@ -39,6 +39,10 @@ struct HttpOptions {
   // HTTP threads; each blocks on one forwarded call. 0 = 2 x the server's
   // workers, at least 8.
   int num_threads = 0;
+  // Accepted connections that may wait for a thread; more are answered at
+  // once with 503 UNAVAILABLE and Retry-After: 1, so that a burst of
+  // connections cannot grow the gateway's memory without bound.
+  int max_queued_connections = 64;
   // Deadline of a call without an X-Armap-Timeout-Ms header, and the cap on
   // the header's value.
   int default_timeout_ms = 30000;

@@ -4,6 +4,9 @@
 // client sends it; plus `armap serve --http-port 0` as a child process.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -604,6 +607,70 @@ TEST_F(HttpGatewayTest, AFullServerQueueIs429) {
   ExpectStillServing("a full queue");
 }
 
+// An idle TCP connection to the gateway (sends nothing, so it holds a
+// thread, or a queue slot, until closed or httplib's read timeout).
+class IdleConnection {
+ public:
+  explicit IdleConnection(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = fd_ >= 0 && ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+  }
+  ~IdleConnection() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool connected() const { return connected_; }
+
+ private:
+  int fd_;
+  bool connected_ = false;
+};
+
+// One HTTP thread, one queue slot: an idle connection holds the thread, a
+// second one the slot; the third is answered at once by the accepting
+// thread with 503 and Retry-After (not queued without bound). Once the
+// idle ones go, the gateway serves again. The 500 ms pauses let the
+// thread take the first connection off the queue before the next arrives;
+// httplib's 5 s read timeout would release them anyway.
+TEST_F(HttpGatewayTest, ConnectionsPastTheQueueBoundAre503) {
+  HttpOptions http;
+  http.num_threads = 1;
+  http.max_queued_connections = 1;
+  Start({}, http);
+  {
+    IdleConnection holds_the_thread(gateway_->port());
+    ASSERT_TRUE(holds_the_thread.connected());
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    IdleConnection holds_the_slot(gateway_->port());
+    ASSERT_TRUE(holds_the_slot.connected());
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+
+    httplib::Client refused("127.0.0.1", gateway_->port());
+    refused.set_read_timeout(std::chrono::seconds(3));
+    const auto t0 = std::chrono::steady_clock::now();
+    auto res = refused.Get("/healthz");
+    const double waited_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ASSERT_TRUE(res) << httplib::to_string(res.error());
+    EXPECT_EQ(res->status, 503) << res->body;
+    EXPECT_EQ(res->get_header_value("Retry-After"), "1");
+    const Json body = Json::parse(res->body, nullptr, false);
+    EXPECT_EQ(body.value("status", ""), "UNAVAILABLE") << res->body;
+    EXPECT_THAT(body.value("message", ""), HasSubstr("too many connections"));
+    EXPECT_LT(waited_s, 2.0) << "refused, but only after waiting";
+  }
+  // The thread notices the closed connections on its own schedule: poll.
+  int status = -1;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (status != 200 && std::chrono::steady_clock::now() < give_up) {
+    auto res = httplib::Client("127.0.0.1", gateway_->port()).Get("/healthz");
+    status = res ? res->status : -1;
+    if (status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(status, 200) << "not serving again after the idle connections closed";
+}
+
 TEST(HttpOptionsTest, ValidateNamesTheField) {
   HttpOptions o;
   EXPECT_TRUE(o.Validate().ok());
@@ -618,6 +685,9 @@ TEST(HttpOptionsTest, ValidateNamesTheField) {
   o = HttpOptions();
   o.default_timeout_ms = 90000;
   EXPECT_THAT(std::string(o.Validate().message()), HasSubstr("default_timeout_ms = 90000"));
+  o = HttpOptions();
+  o.max_queued_connections = 0;
+  EXPECT_THAT(std::string(o.Validate().message()), HasSubstr("max_queued_connections = 0"));
 }
 
 TEST(ServeHttpCommandTest, PrintsTheHttpLineAndAnswersOverHttp) {

@@ -30,6 +30,7 @@ struct ServeArgs {
   int http_port = -1;
   std::string http_host;  // empty = --host
   std::string http_cors_origin = "*";
+  int http_max_queued_connections = server::HttpOptions().max_queued_connections;
   std::string web_root = server::DefaultWebRoot().string();
 };
 
@@ -63,6 +64,7 @@ int RunServe(const ServeArgs& args) {
   http_options.host = args.http_host;
   http_options.port = args.http_port;
   http_options.cors_origin = args.http_cors_origin;
+  http_options.max_queued_connections = args.http_max_queued_connections;
   http_options.web_root = args.web_root;
   const bool http = args.http_port >= 0;
   if (http) {
@@ -126,6 +128,9 @@ void RegisterServeCommands(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(0, 65535));
   serve->add_option("--http-host", args->http_host, "HTTP listening address (default: --host)");
   serve->add_option("--http-cors-origin", args->http_cors_origin, "Access-Control-Allow-Origin of HTTP responses")
+      ->capture_default_str();
+  serve->add_option("--http-max-queued-connections", args->http_max_queued_connections,
+                    "HTTP connections that may wait for a thread; more are answered 503 at once")
       ->capture_default_str();
   serve->add_option("--web-root", args->web_root, "Static files served over HTTP at / ('' serves none)")
       ->capture_default_str();
