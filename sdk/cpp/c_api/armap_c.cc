@@ -147,6 +147,25 @@ int32_t BadSize(const char* function, const char* parameter, uint32_t got, uint3
     return ARMAP_INTERNAL;                                                                   \
   }
 
+// The body of every armap_*_init: zero the caller's struct, stamp its
+// struct_size, then let `set_defaults` write the fields whose default is not
+// zero.
+template <typename Struct, typename SetDefaults>
+int32_t InitStruct(const char* function, const char* parameter, Struct* s, SetDefaults set_defaults) noexcept {
+  ARMAP_C_TRY
+  if (s == nullptr) return NullArgument(function, parameter);
+  std::memset(s, 0, sizeof(*s));
+  s->struct_size = sizeof(*s);
+  set_defaults(*s);
+  return ARMAP_OK;
+  ARMAP_C_CATCH(function)
+}
+
+template <typename Struct>
+int32_t InitStruct(const char* function, const char* parameter, Struct* s) noexcept {
+  return InitStruct(function, parameter, s, [](Struct&) {});
+}
+
 // Copies a string into a fixed char array, NUL-terminated, truncated at a
 // UTF-8 character boundary.
 void CopyString(const std::string& s, char* dst, size_t size) {
@@ -513,86 +532,60 @@ ARMAP_EXPORT const char* armap_last_error(void) { return g_last_error; }
 ARMAP_EXPORT const char* armap_status_name(int32_t code) { return StatusName(code); }
 
 ARMAP_EXPORT int32_t armap_client_options_init(ArmapClientOptions* options) {
-  ARMAP_C_TRY
-  if (options == nullptr) return NullArgument("armap_client_options_init", "options");
-  const sdk::ClientOptions defaults;
-  std::memset(options, 0, sizeof(*options));
-  options->struct_size = sizeof(*options);
-  options->max_message_bytes = defaults.max_message_bytes;
-  options->timeout_ms = defaults.timeout_ms;
-  options->connect_timeout_ms = defaults.connect_timeout_ms;
-  return ARMAP_OK;
-  ARMAP_C_CATCH("armap_client_options_init")
+  return InitStruct("armap_client_options_init", "options", options, [](ArmapClientOptions& s) {
+    const sdk::ClientOptions defaults;
+    s.max_message_bytes = defaults.max_message_bytes;
+    s.timeout_ms = defaults.timeout_ms;
+    s.connect_timeout_ms = defaults.connect_timeout_ms;
+  });
 }
 
 ARMAP_EXPORT int32_t armap_localize_params_init(ArmapLocalizeParams* params) {
-  ARMAP_C_TRY
-  if (params == nullptr) return NullArgument("armap_localize_params_init", "params");
-  std::memset(params, 0, sizeof(*params));
-  params->struct_size = sizeof(*params);
-  std::snprintf(params->camera.model, sizeof(params->camera.model), "PINHOLE");
-  params->prior.cam_from_world.qw = 1;
-  return ARMAP_OK;
-  ARMAP_C_CATCH("armap_localize_params_init")
+  return InitStruct("armap_localize_params_init", "params", params, [](ArmapLocalizeParams& s) {
+    std::snprintf(s.camera.model, sizeof(s.camera.model), "PINHOLE");
+    s.prior.cam_from_world.qw = 1;
+  });
 }
 
 ARMAP_EXPORT int32_t armap_localize_result_init(ArmapLocalizeResult* result) {
-  ARMAP_C_TRY
-  if (result == nullptr) return NullArgument("armap_localize_result_init", "result");
-  std::memset(result, 0, sizeof(*result));
-  result->struct_size = sizeof(*result);
-  result->cam_from_world.qw = 1;
-  return ARMAP_OK;
-  ARMAP_C_CATCH("armap_localize_result_init")
+  return InitStruct("armap_localize_result_init", "result", result, [](ArmapLocalizeResult& s) {
+    s.cam_from_world.qw = 1;
+  });
 }
 
 ARMAP_EXPORT int32_t armap_map_info_init(ArmapMapInfo* info) {
-  ARMAP_C_TRY
-  if (info == nullptr) return NullArgument("armap_map_info_init", "info");
-  std::memset(info, 0, sizeof(*info));
-  info->struct_size = sizeof(*info);
-  return ARMAP_OK;
-  ARMAP_C_CATCH("armap_map_info_init")
+  return InitStruct("armap_map_info_init", "info", info);
 }
 
 ARMAP_EXPORT int32_t armap_fusion_options_init(ArmapFusionOptions* options) {
-  ARMAP_C_TRY
-  if (options == nullptr) return NullArgument("armap_fusion_options_init", "options");
-  const sdk::PoseFusionOptions d;
-  std::memset(options, 0, sizeof(*options));
-  options->struct_size = sizeof(*options);
-  options->session_up_axis = static_cast<int32_t>(d.session_up_axis);
-  options->fix_position_sigma_m = d.fix_position_sigma_m;
-  options->fix_yaw_sigma_deg = d.fix_yaw_sigma_deg;
-  options->min_confidence = d.min_confidence;
-  options->drift_fraction = d.drift_fraction;
-  options->drift_nonlinearity = d.drift_nonlinearity;
-  options->drift_m_per_s = d.drift_m_per_s;
-  options->yaw_drift_deg_per_m = d.yaw_drift_deg_per_m;
-  options->yaw_drift_deg_per_s = d.yaw_drift_deg_per_s;
-  options->window_size = d.window_size;
-  options->window_s = d.window_s;
-  options->gate_sigma = d.gate_sigma;
-  options->gate_floor_m = d.gate_floor_m;
-  options->gate_floor_deg = d.gate_floor_deg;
-  options->huber_k = d.huber_k;
-  options->max_drift_extrapolation_m = d.max_drift_extrapolation_m;
-  options->blend_time_s = d.blend_time_s;
-  options->max_correction_speed_mps = d.max_correction_speed_mps;
-  options->max_correction_yaw_rate_dps = d.max_correction_yaw_rate_dps;
-  options->tracking_history_s = d.tracking_history_s;
-  options->max_extrapolation_s = d.max_extrapolation_s;
-  return ARMAP_OK;
-  ARMAP_C_CATCH("armap_fusion_options_init")
+  return InitStruct("armap_fusion_options_init", "options", options, [](ArmapFusionOptions& s) {
+    const sdk::PoseFusionOptions d;
+    s.session_up_axis = static_cast<int32_t>(d.session_up_axis);
+    s.fix_position_sigma_m = d.fix_position_sigma_m;
+    s.fix_yaw_sigma_deg = d.fix_yaw_sigma_deg;
+    s.min_confidence = d.min_confidence;
+    s.drift_fraction = d.drift_fraction;
+    s.drift_nonlinearity = d.drift_nonlinearity;
+    s.drift_m_per_s = d.drift_m_per_s;
+    s.yaw_drift_deg_per_m = d.yaw_drift_deg_per_m;
+    s.yaw_drift_deg_per_s = d.yaw_drift_deg_per_s;
+    s.window_size = d.window_size;
+    s.window_s = d.window_s;
+    s.gate_sigma = d.gate_sigma;
+    s.gate_floor_m = d.gate_floor_m;
+    s.gate_floor_deg = d.gate_floor_deg;
+    s.huber_k = d.huber_k;
+    s.max_drift_extrapolation_m = d.max_drift_extrapolation_m;
+    s.blend_time_s = d.blend_time_s;
+    s.max_correction_speed_mps = d.max_correction_speed_mps;
+    s.max_correction_yaw_rate_dps = d.max_correction_yaw_rate_dps;
+    s.tracking_history_s = d.tracking_history_s;
+    s.max_extrapolation_s = d.max_extrapolation_s;
+  });
 }
 
 ARMAP_EXPORT int32_t armap_fusion_stats_init(ArmapFusionStats* stats) {
-  ARMAP_C_TRY
-  if (stats == nullptr) return NullArgument("armap_fusion_stats_init", "stats");
-  std::memset(stats, 0, sizeof(*stats));
-  stats->struct_size = sizeof(*stats);
-  return ARMAP_OK;
-  ARMAP_C_CATCH("armap_fusion_stats_init")
+  return InitStruct("armap_fusion_stats_init", "stats", stats);
 }
 
 ARMAP_EXPORT int32_t armap_client_connect(const char* target, const ArmapClientOptions* options_or_null,
@@ -900,39 +893,19 @@ ARMAP_EXPORT int32_t armap_fusion_reset(ArmapFusion* fusion) {
 // ---- navigation
 
 ARMAP_EXPORT int32_t armap_route_params_init(ArmapRouteParams* params) {
-  ARMAP_C_TRY
-  if (params == nullptr) return NullArgument("armap_route_params_init", "params");
-  std::memset(params, 0, sizeof(*params));
-  params->struct_size = sizeof(*params);
-  return ARMAP_OK;
-  ARMAP_C_CATCH("armap_route_params_init")
+  return InitStruct("armap_route_params_init", "params", params);
 }
 
 ARMAP_EXPORT int32_t armap_route_summary_init(ArmapRouteSummary* summary) {
-  ARMAP_C_TRY
-  if (summary == nullptr) return NullArgument("armap_route_summary_init", "summary");
-  std::memset(summary, 0, sizeof(*summary));
-  summary->struct_size = sizeof(*summary);
-  return ARMAP_OK;
-  ARMAP_C_CATCH("armap_route_summary_init")
+  return InitStruct("armap_route_summary_init", "summary", summary);
 }
 
 ARMAP_EXPORT int32_t armap_nav_pose_init(ArmapNavPose* pose) {
-  ARMAP_C_TRY
-  if (pose == nullptr) return NullArgument("armap_nav_pose_init", "pose");
-  std::memset(pose, 0, sizeof(*pose));
-  pose->struct_size = sizeof(*pose);
-  return ARMAP_OK;
-  ARMAP_C_CATCH("armap_nav_pose_init")
+  return InitStruct("armap_nav_pose_init", "pose", pose);
 }
 
 ARMAP_EXPORT int32_t armap_guide_update_init(ArmapGuideUpdate* update) {
-  ARMAP_C_TRY
-  if (update == nullptr) return NullArgument("armap_guide_update_init", "update");
-  std::memset(update, 0, sizeof(*update));
-  update->struct_size = sizeof(*update);
-  return ARMAP_OK;
-  ARMAP_C_CATCH("armap_guide_update_init")
+  return InitStruct("armap_guide_update_init", "update", update);
 }
 
 ARMAP_EXPORT int32_t armap_route(const ArmapClient* client, const ArmapRouteParams* params,
