@@ -136,71 +136,66 @@ inline float FastAtan2Deg(float y, float x) {
   return a;
 }
 
-// Gradient magnitude and angle of one Gaussian level, OpenCV's differences:
-// dx = I(y, x+1) - I(y, x-1), dy = I(y-1, x) - I(y+1, x) (y up). Defined on
-// the interior (1..rows-2, 1..cols-2), which is all OpenCV samples.
-struct GradientMap {
+// Gradient magnitude and angle at pixels of one Gaussian level, OpenCV's
+// differences: dx = I(y, x+1) - I(y, x-1), dy = I(y-1, x) - I(y+1, x) (y
+// up), computed where the orientation and descriptor windows sample them
+// (rows 1..rows-2, columns 1..cols-2, all OpenCV samples). Computing them
+// there costs less than a map per level: a 1280 x 960 level's maps are
+// 9.8 MB, larger than L2, and the windows then wait on L3 for two arrays
+// where they now read one (the level) whose rows they share.
+struct LevelView {
+  const float* data = nullptr;
+  ptrdiff_t step = 0;  // floats per row
   int rows = 0, cols = 0;
-  std::vector<float> magnitude;  // rows x cols
-  std::vector<float> angle_deg;  // rows x cols, [0, 360]
-  bool valid = false;  // computed for the current image
+  const float* row(int y) const { return data + y * step; }
 };
 
-void GradientRowScalar(const float* up, const float* mid, const float* down, int x_begin, int x_end, float* mag,
-                       float* ang) {
-  for (int x = x_begin; x < x_end; ++x) {
-    const float dx = mid[x + 1] - mid[x - 1];
-    const float dy = up[x] - down[x];
-    mag[x] = std::sqrt(dx * dx + dy * dy);
-    ang[x] = FastAtan2Deg(dy, dx);
-  }
+LevelView ViewOf(const cv::Mat& level) {
+  return {level.ptr<float>(0), static_cast<ptrdiff_t>(level.step1()), level.rows, level.cols};
 }
 
-__attribute__((target("avx512f,avx512dq"))) void GradientRowAvx512(const float* up, const float* mid,
-                                                                     const float* down, int x_begin, int x_end,
-                                                                     float* mag, float* ang) {
-  const __m512 p1 = _mm512_set1_ps(kAtanP1), p3 = _mm512_set1_ps(kAtanP3), p5 = _mm512_set1_ps(kAtanP5),
-               p7 = _mm512_set1_ps(kAtanP7), eps = _mm512_set1_ps(kAtanEps), zero = _mm512_setzero_ps(),
-               k90 = _mm512_set1_ps(90.0f), k180 = _mm512_set1_ps(180.0f), k360 = _mm512_set1_ps(360.0f);
-  int x = x_begin;
-  for (; x + 16 <= x_end; x += 16) {
-    const __m512 dx = _mm512_sub_ps(_mm512_loadu_ps(mid + x + 1), _mm512_loadu_ps(mid + x - 1));
-    const __m512 dy = _mm512_sub_ps(_mm512_loadu_ps(up + x), _mm512_loadu_ps(down + x));
-    _mm512_storeu_ps(mag + x, _mm512_sqrt_ps(_mm512_fmadd_ps(dx, dx, _mm512_mul_ps(dy, dy))));
-    const __m512 ax = _mm512_abs_ps(dx), ay = _mm512_abs_ps(dy);
-    const __m512 c = _mm512_div_ps(_mm512_min_ps(ax, ay), _mm512_add_ps(_mm512_max_ps(ax, ay), eps));
-    const __m512 c2 = _mm512_mul_ps(c, c);
-    __m512 a = _mm512_fmadd_ps(p7, c2, p5);
-    a = _mm512_fmadd_ps(a, c2, p3);
-    a = _mm512_fmadd_ps(a, c2, p1);
-    a = _mm512_mul_ps(a, c);
-    a = _mm512_mask_sub_ps(a, _mm512_cmp_ps_mask(ax, ay, _CMP_LT_OQ), k90, a);
-    a = _mm512_mask_sub_ps(a, _mm512_cmp_ps_mask(dx, zero, _CMP_LT_OQ), k180, a);
-    a = _mm512_mask_sub_ps(a, _mm512_cmp_ps_mask(dy, zero, _CMP_LT_OQ), k360, a);
-    _mm512_storeu_ps(ang + x, a);
-  }
-  GradientRowScalar(up, mid, down, x, x_end, mag, ang);
+// up, mid, down: rows y - 1, y, y + 1.
+inline void GradientAt(const float* up, const float* mid, const float* down, int x, float* mag, float* ang) {
+  const float dx = mid[x + 1] - mid[x - 1];
+  const float dy = up[x] - down[x];
+  *mag = std::sqrt(dx * dx + dy * dy);
+  *ang = FastAtan2Deg(dy, dx);
 }
 
-void ComputeGradientMap(const cv::Mat& level, GradientMap* g) {
-  g->rows = level.rows;
-  g->cols = level.cols;
-  // Rows 0 and rows - 1 and columns 0 and cols - 1 are never read.
-  g->magnitude.resize(static_cast<size_t>(level.rows) * level.cols);
-  g->angle_deg.resize(static_cast<size_t>(level.rows) * level.cols);
-  const bool avx512 = UseAvx512();
-  for (int y = 1; y + 1 < level.rows; ++y) {
-    float* mag = g->magnitude.data() + static_cast<size_t>(y) * level.cols;
-    float* ang = g->angle_deg.data() + static_cast<size_t>(y) * level.cols;
-    const float* up = level.ptr<float>(y - 1);
-    const float* mid = level.ptr<float>(y);
-    const float* down = level.ptr<float>(y + 1);
-    if (avx512) {
-      GradientRowAvx512(up, mid, down, 1, level.cols - 1, mag, ang);
-    } else {
-      GradientRowScalar(up, mid, down, 1, level.cols - 1, mag, ang);
-    }
-  }
+struct AtanConstants {
+  __m512 p1, p3, p5, p7, eps, zero, k90, k180, k360;
+};
+
+__attribute__((target("avx512f,avx512dq"))) inline AtanConstants MakeAtanConstants() {
+  return {_mm512_set1_ps(kAtanP1), _mm512_set1_ps(kAtanP3), _mm512_set1_ps(kAtanP5), _mm512_set1_ps(kAtanP7),
+          _mm512_set1_ps(kAtanEps), _mm512_setzero_ps(),     _mm512_set1_ps(90.0f),   _mm512_set1_ps(180.0f),
+          _mm512_set1_ps(360.0f)};
+}
+
+// 16 pixels from x, lanes outside m read nothing (and come out as 0, 0).
+__attribute__((target("avx512f,avx512dq"), always_inline)) inline void Gradient16(const float* up, const float* mid,
+                                                                                 const float* down, int x,
+                                                                                 __mmask16 m, const AtanConstants& k,
+                                                                                 __m512* mag, __m512* ang) {
+  const __m512 dx = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, mid + x + 1), _mm512_maskz_loadu_ps(m, mid + x - 1));
+  const __m512 dy = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, up + x), _mm512_maskz_loadu_ps(m, down + x));
+  *mag = _mm512_sqrt_ps(_mm512_fmadd_ps(dx, dx, _mm512_mul_ps(dy, dy)));
+  const __m512 ax = _mm512_abs_ps(dx), ay = _mm512_abs_ps(dy);
+  const __m512 c = _mm512_div_ps(_mm512_min_ps(ax, ay), _mm512_add_ps(_mm512_max_ps(ax, ay), k.eps));
+  const __m512 c2 = _mm512_mul_ps(c, c);
+  __m512 a = _mm512_fmadd_ps(k.p7, c2, k.p5);
+  a = _mm512_fmadd_ps(a, c2, k.p3);
+  a = _mm512_fmadd_ps(a, c2, k.p1);
+  a = _mm512_mul_ps(a, c);
+  a = _mm512_mask_sub_ps(a, _mm512_cmp_ps_mask(ax, ay, _CMP_LT_OQ), k.k90, a);
+  a = _mm512_mask_sub_ps(a, _mm512_cmp_ps_mask(dx, k.zero, _CMP_LT_OQ), k.k180, a);
+  *ang = _mm512_mask_sub_ps(a, _mm512_cmp_ps_mask(dy, k.zero, _CMP_LT_OQ), k.k360, a);
+}
+
+// The window's rows are a level-row stride apart, which the hardware
+// prefetcher does not follow: fetch them a few rows ahead.
+inline void PrefetchRowSpan(const float* row, int x_begin, int x_end) {
+  for (int x = x_begin; x <= x_end + 16; x += 16) _mm_prefetch(reinterpret_cast<const char*>(row + x), _MM_HINT_T0);
 }
 
 // ------------------------------------------------------------ refinement
@@ -321,20 +316,23 @@ void WeightTable(int radius, float scale, std::vector<float>* w) {
 // break the store-to-load chains of neighbours falling into the same bin.
 using OriHist4 = float[4][kOriBins + 4];
 
-void OrientationRowScalar(const float* mag, const float* ang, const float* wx, float wy, int x_begin, int x_end,
-                          OriHist4& temp) {
+void OrientationRowScalar(const float* up, const float* mid, const float* down, const float* wx, float wy,
+                          int x_begin, int x_end, OriHist4& temp) {
   const float bins_per_deg = kOriBins / 360.0f;
   for (int x = x_begin; x <= x_end; ++x) {
-    int bin = cvRound(bins_per_deg * ang[x]);
+    float mag, ang;
+    GradientAt(up, mid, down, x, &mag, &ang);
+    int bin = cvRound(bins_per_deg * ang);
     if (bin >= kOriBins) bin -= kOriBins;
     if (bin < 0) bin += kOriBins;
-    temp[x & 3][bin + 2] += wy * wx[x] * mag[x];
+    temp[x & 3][bin + 2] += wy * wx[x] * mag;
   }
 }
 
-__attribute__((target("avx512f,avx512dq"))) void OrientationRowAvx512(const float* mag, const float* ang,
-                                                                        const float* wx, float wy, int x_begin,
-                                                                        int x_end, OriHist4& temp) {
+__attribute__((target("avx512f,avx512dq"))) void OrientationRowAvx512(const float* up, const float* mid,
+                                                                        const float* down, const float* wx, float wy,
+                                                                        int x_begin, int x_end, OriHist4& temp) {
+  const AtanConstants k = MakeAtanConstants();
   const __m512 bins_per_deg = _mm512_set1_ps(kOriBins / 360.0f), vwy = _mm512_set1_ps(wy);
   const __m512i nbins = _mm512_set1_epi32(kOriBins), zero = _mm512_setzero_si512();
   alignas(64) int32_t bins[16];
@@ -342,20 +340,21 @@ __attribute__((target("avx512f,avx512dq"))) void OrientationRowAvx512(const floa
   for (int x = x_begin; x <= x_end; x += 16) {
     const int n = std::min(16, x_end + 1 - x);
     const __mmask16 m = static_cast<__mmask16>((1u << n) - 1);
-    const __m512 a = _mm512_maskz_loadu_ps(m, ang + x);
+    __m512 mag, a;
+    Gradient16(up, mid, down, x, m, k, &mag, &a);
     __m512i bin = _mm512_cvtps_epi32(_mm512_mul_ps(bins_per_deg, a));  // round half to even, as cvRound
     bin = _mm512_mask_sub_epi32(bin, _mm512_cmpge_epi32_mask(bin, nbins), bin, nbins);
     bin = _mm512_mask_add_epi32(bin, _mm512_cmplt_epi32_mask(bin, zero), bin, nbins);
-    const __m512 v = _mm512_mul_ps(_mm512_mul_ps(vwy, _mm512_maskz_loadu_ps(m, wx + x)), _mm512_maskz_loadu_ps(m, mag + x));
+    const __m512 v = _mm512_mul_ps(_mm512_mul_ps(vwy, _mm512_maskz_loadu_ps(m, wx + x)), mag);
     _mm512_store_si512(bins, bin);
     _mm512_store_ps(w, v);
     for (int l = 0; l < n; ++l) temp[(x + l) & 3][bins[l] + 2] += w[l];
   }
 }
 
-// OpenCV's calcOrientationHist on precomputed gradients; returns the peak of
-// the smoothed 36-bin histogram.
-float OrientationHistogram(const GradientMap& g, int px, int py, int radius, float sigma, float* hist) {
+// OpenCV's calcOrientationHist; returns the peak of the smoothed 36-bin
+// histogram.
+float OrientationHistogram(const LevelView& g, int px, int py, int radius, float sigma, float* hist) {
   thread_local std::vector<float> weight;
   WeightTable(radius, -1.0f / (2.0f * sigma * sigma), &weight);
   OriHist4 temp = {};
@@ -363,14 +362,17 @@ float OrientationHistogram(const GradientMap& g, int px, int py, int radius, flo
   const int x_begin = std::max(px - radius, 1), x_end = std::min(px + radius, g.cols - 2);
   const float* wx = weight.data() + radius - px;  // wx[x] = weight of column x
   const bool avx512 = UseAvx512();
+  constexpr int kPrefetchRows = 4;
+  for (int y = y_begin - 1; y <= std::min(y_end + 1, y_begin + kPrefetchRows); ++y) {
+    PrefetchRowSpan(g.row(y), x_begin - 1, x_end + 1);
+  }
   for (int y = y_begin; y <= y_end; ++y) {
+    if (y + 1 + kPrefetchRows <= y_end + 1) PrefetchRowSpan(g.row(y + 1 + kPrefetchRows), x_begin - 1, x_end + 1);
     const float wy = weight[y - py + radius];
-    const float* mag = g.magnitude.data() + static_cast<size_t>(y) * g.cols;
-    const float* ang = g.angle_deg.data() + static_cast<size_t>(y) * g.cols;
     if (avx512) {
-      OrientationRowAvx512(mag, ang, wx, wy, x_begin, x_end, temp);
+      OrientationRowAvx512(g.row(y - 1), g.row(y), g.row(y + 1), wx, wy, x_begin, x_end, temp);
     } else {
-      OrientationRowScalar(mag, ang, wx, wy, x_begin, x_end, temp);
+      OrientationRowScalar(g.row(y - 1), g.row(y), g.row(y + 1), wx, wy, x_begin, x_end, temp);
     }
   }
   float* t = temp[0];
@@ -388,7 +390,7 @@ float OrientationHistogram(const GradientMap& g, int px, int py, int radius, flo
 }
 
 // Appends one keypoint per histogram peak >= 0.8 of the maximum (OpenCV).
-void AssignOrientations(const GradientMap& g, const Candidate& cand, std::vector<Candidate>* out) {
+void AssignOrientations(const LevelView& g, const Candidate& cand, std::vector<Candidate>* out) {
   const float scl_octv = cand.size_in_octave * 0.5f / static_cast<float>(1 << cand.o);
   float hist[kOriBins];
   const float omax = OrientationHistogram(g, cand.c, cand.r, cvRound(kOriRadiusFactor * scl_octv),
@@ -471,8 +473,9 @@ inline void AccumulateSample(float rbin, float cbin, float obin, float mag, floa
 }
 
 struct DescRow {
-  const float* mag;  // indexed by j (already offset by px)
-  const float* ang;
+  const float* up;  // level rows y - 1, y, y + 1, indexed by j (offset by px)
+  const float* mid;
+  const float* down;
   const float* wj;   // weight of column j
   float wy;
   int i;
@@ -490,12 +493,15 @@ void DescriptorRowScalar(const DescRow& row, DescHist2& hist) {
     const float rbin = r_rot + kDescWidth / 2 - 0.5f;
     const float cbin = c_rot + kDescWidth / 2 - 0.5f;
     if (!(rbin > -1 && rbin < kDescWidth && cbin > -1 && cbin < kDescWidth)) continue;
-    AccumulateSample(rbin, cbin, (row.ang[j] - row.ori) * bins_per_deg, row.mag[j] * (row.wy * row.wj[j]),
+    float mag, ang;
+    GradientAt(row.up, row.mid, row.down, j, &mag, &ang);
+    AccumulateSample(rbin, cbin, (ang - row.ori) * bins_per_deg, mag * (row.wy * row.wj[j]),
                      hist[j & (kDescCopies - 1)]);
   }
 }
 
 __attribute__((target("avx512f,avx512dq"))) void DescriptorRowAvx512(const DescRow& row, DescHist2& hist) {
+  const AtanConstants atan_k = MakeAtanConstants();
   const __m512 cos_t = _mm512_set1_ps(row.cos_t), sin_t = _mm512_set1_ps(row.sin_t);
   const __m512 i_sin = _mm512_set1_ps(row.i * row.sin_t), i_cos = _mm512_set1_ps(row.i * row.cos_t);
   const __m512 half_d = _mm512_set1_ps(kDescWidth / 2), half = _mm512_set1_ps(0.5f);
@@ -521,10 +527,10 @@ __attribute__((target("avx512f,avx512dq"))) void DescriptorRowAvx512(const DescR
     const __mmask16 in = tail & _mm512_cmp_ps_mask(rbin, lo, _CMP_GT_OQ) & _mm512_cmp_ps_mask(rbin, hi, _CMP_LT_OQ) &
                          _mm512_cmp_ps_mask(cbin, lo, _CMP_GT_OQ) & _mm512_cmp_ps_mask(cbin, hi, _CMP_LT_OQ);
     if (in == 0) continue;
-    const __m512 a = _mm512_maskz_loadu_ps(in, row.ang + j0);
+    __m512 grad, a;
+    Gradient16(row.up, row.mid, row.down, j0, in, atan_k, &grad, &a);
     __m512 obin = _mm512_mul_ps(_mm512_sub_ps(a, ori), bins_per_deg);
-    const __m512 mag = _mm512_mul_ps(_mm512_maskz_loadu_ps(in, row.mag + j0),
-                                     _mm512_mul_ps(wy, _mm512_maskz_loadu_ps(in, row.wj + j0)));
+    const __m512 mag = _mm512_mul_ps(grad, _mm512_mul_ps(wy, _mm512_maskz_loadu_ps(in, row.wj + j0)));
     const __m512 rf = _mm512_floor_ps(rbin), cf = _mm512_floor_ps(cbin), of = _mm512_floor_ps(obin);
     const __m512i r0 = _mm512_cvtps_epi32(rf), c0 = _mm512_cvtps_epi32(cf);
     __m512i o0 = _mm512_cvtps_epi32(of);
@@ -568,9 +574,9 @@ __attribute__((target("avx512f,avx512dq"))) void DescriptorRowAvx512(const DescR
   }
 }
 
-// OpenCV's calcSIFTDescriptor on precomputed gradients. pt in the level's
-// pixels, ori in degrees (OpenCV's 360 - angle), scl = keypoint scale there.
-void Describe(const GradientMap& g, float ptx, float pty, float ori, float scl, float* dst) {
+// OpenCV's calcSIFTDescriptor. pt in the level's pixels, ori in degrees
+// (OpenCV's 360 - angle), scl = keypoint scale there.
+void Describe(const LevelView& g, float ptx, float pty, float ori, float scl, float* dst) {
   const int px = cvRound(ptx), py = cvRound(pty);
   float cos_t = cosf(ori * static_cast<float>(CV_PI / 180));
   float sin_t = sinf(ori * static_cast<float>(CV_PI / 180));
@@ -594,22 +600,12 @@ void Describe(const GradientMap& g, float ptx, float pty, float ori, float scl, 
   row.cos_t = cos_t;
   row.sin_t = sin_t;
   row.ori = ori;
-  // The gradient maps are larger than the caches and a window touches a few
-  // lines per row at a 4-byte * cols stride, which the hardware prefetcher
-  // does not follow: fetch a few rows ahead.
   constexpr int kPrefetchRows = 4;
-  const size_t span = static_cast<size_t>(std::max(0, x_end - x_begin + 1));
-  auto prefetch_row = [&](int y) {
-    const float* m = g.magnitude.data() + static_cast<size_t>(y) * g.cols + x_begin;
-    const float* a = g.angle_deg.data() + static_cast<size_t>(y) * g.cols + x_begin;
-    for (size_t k = 0; k < span; k += 16) {
-      _mm_prefetch(reinterpret_cast<const char*>(m + k), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(a + k), _MM_HINT_T0);
-    }
-  };
-  for (int y = y_begin; y < std::min(y_end + 1, y_begin + kPrefetchRows); ++y) prefetch_row(y);
+  for (int y = y_begin - 1; y <= std::min(y_end + 1, y_begin + kPrefetchRows); ++y) {
+    PrefetchRowSpan(g.row(y), x_begin - 1, x_end + 1);
+  }
   for (int y = y_begin; y <= y_end; ++y) {
-    if (y + kPrefetchRows <= y_end) prefetch_row(y + kPrefetchRows);
+    if (y + 1 + kPrefetchRows <= y_end + 1) PrefetchRowSpan(g.row(y + 1 + kPrefetchRows), x_begin - 1, x_end + 1);
     row.i = y - py;
     int j_lo, j_hi;
     CellColumns(row.i, cos_t, sin_t, &j_lo, &j_hi);
@@ -617,8 +613,9 @@ void Describe(const GradientMap& g, float ptx, float pty, float ori, float scl, 
     row.j_end = std::min(j_hi, x_end - px);
     if (row.j_begin > row.j_end) continue;
     row.wy = weight[row.i + radius];
-    row.mag = g.magnitude.data() + static_cast<size_t>(y) * g.cols + px;
-    row.ang = g.angle_deg.data() + static_cast<size_t>(y) * g.cols + px;
+    row.up = g.row(y - 1) + px;
+    row.mid = g.row(y) + px;
+    row.down = g.row(y + 1) + px;
     if (avx512) {
       DescriptorRowAvx512(row, hist);
     } else {
@@ -834,7 +831,6 @@ void GaussianBlurFloat(const cv::Mat& src, double sigma, cv::Mat* dst, cv::Mat* 
 
 struct Workspace {
   std::vector<cv::Mat> gauss, dog;  // Mat::create reuses a buffer of the same size
-  std::vector<GradientMap> gradients;
   cv::Mat gray_f, doubled;
 };
 
@@ -1018,9 +1014,6 @@ absl::Status DetectAndDescribeSift(const uint8_t* gray, int width, int height, s
     out->extrema_ms = t1 - t0;
     t0 = t1;
     const size_t wanted = options.max_features > 0 ? static_cast<size_t>(options.max_features) : SIZE_MAX;
-    std::vector<GradientMap>& gradients = ws.gradients;
-    gradients.resize(gauss.size());
-    for (GradientMap& g : gradients) g.valid = false;
     std::vector<Candidate> oriented;
     // Candidates in chunks that cannot overshoot the cut by much (each
     // gives >= 1 keypoint); within a chunk in pyramid-level and row order,
@@ -1035,12 +1028,7 @@ absl::Status DetectAndDescribeSift(const uint8_t* gray, int width, int height, s
         return std::tie(a->o, a->layer, a->r, a->c) < std::tie(b->o, b->layer, b->r, b->c);
       });
       for (const Candidate* cand : chunk) {
-        const int level = cand->o * (layers + 3) + cand->layer;
-        if (!gradients[level].valid) {
-          ComputeGradientMap(gauss[level], &gradients[level]);
-          gradients[level].valid = true;
-        }
-        AssignOrientations(gradients[level], *cand, &oriented);
+        AssignOrientations(ViewOf(gauss[cand->o * (layers + 3) + cand->layer]), *cand, &oriented);
       }
     }
     std::sort(oriented.begin(), oriented.end(),
@@ -1070,7 +1058,7 @@ absl::Status DetectAndDescribeSift(const uint8_t* gray, int width, int height, s
       float angle = 360.0f - cand.kp.angle_deg;
       if (std::abs(angle - 360.0f) < FLT_EPSILON) angle = 0.0f;
       const int level = cand.o * (layers + 3) + cand.layer;
-      Describe(gradients[level], cand.kp.x * scale, cand.kp.y * scale, angle, cand.kp.size * scale * 0.5f,
+      Describe(ViewOf(gauss[level]), cand.kp.x * scale, cand.kp.y * scale, angle, cand.kp.size * scale * 0.5f,
                out->descriptors.data() + static_cast<size_t>(k) * kDescDim);
     }
     out->descriptor_ms = ThreadCpuMs() - t0;
