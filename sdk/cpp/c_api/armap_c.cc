@@ -498,6 +498,19 @@ int32_t CopyArray(const char* function, const std::vector<Item>& items, size_t s
   return ARMAP_OK;
 }
 
+// The body of the armap_route_* array getters: route `index`'s `field`
+// through CopyArray.
+template <typename Item, typename T, typename Fn>
+int32_t CopyRouteArray(const char* function, const ArmapRoute* route, uint32_t index,
+                       std::vector<Item> sdk::NavRoute::*field, size_t stride, T* out, uint32_t capacity,
+                       uint32_t* out_count, Fn&& fill) noexcept {
+  ARMAP_C_TRY
+  const sdk::NavRoute* r = nullptr;
+  if (const int32_t rc = RouteAt(function, route, index, &r); rc != ARMAP_OK) return rc;
+  return CopyArray(function, r->*field, stride, out, capacity, out_count, std::forward<Fn>(fill));
+  ARMAP_C_CATCH(function)
+}
+
 const char* StatusName(int32_t code) {
   switch (code) {
     case ARMAP_OK: return "OK";
@@ -983,70 +996,45 @@ ARMAP_EXPORT int32_t armap_route_summary(const ArmapRoute* route, uint32_t index
 
 ARMAP_EXPORT int32_t armap_route_polyline_wgs84(const ArmapRoute* route, uint32_t index, double* out,
                                                 uint32_t capacity, uint32_t* out_count) {
-  constexpr const char* kFn = "armap_route_polyline_wgs84";
-  ARMAP_C_TRY
-  const sdk::NavRoute* r = nullptr;
-  if (const int32_t rc = RouteAt(kFn, route, index, &r); rc != ARMAP_OK) return rc;
-  return CopyArray(kFn, r->polyline_wgs84, 3, out, capacity, out_count, [](const sdk::GeoPoint& g, double* d) {
+  return CopyRouteArray("armap_route_polyline_wgs84", route, index, &sdk::NavRoute::polyline_wgs84, 3, out, capacity, out_count,
+                        [](const sdk::GeoPoint& g, double* d) {
     d[0] = g.lat_deg;
     d[1] = g.lon_deg;
     d[2] = g.alt_m;
   });
-  ARMAP_C_CATCH(kFn)
 }
 
 ARMAP_EXPORT int32_t armap_route_polyline_map(const ArmapRoute* route, uint32_t index, double* out,
                                               uint32_t capacity, uint32_t* out_count) {
-  constexpr const char* kFn = "armap_route_polyline_map";
-  ARMAP_C_TRY
-  const sdk::NavRoute* r = nullptr;
-  if (const int32_t rc = RouteAt(kFn, route, index, &r); rc != ARMAP_OK) return rc;
-  return CopyArray(kFn, r->polyline_map, 3, out, capacity, out_count, CopyXyz);
-  ARMAP_C_CATCH(kFn)
+  return CopyRouteArray("armap_route_polyline_map", route, index, &sdk::NavRoute::polyline_map, 3, out, capacity, out_count,
+                        CopyXyz);
 }
 
 ARMAP_EXPORT int32_t armap_route_ar_polyline(const ArmapRoute* route, uint32_t index, double* out,
                                              uint32_t capacity, uint32_t* out_count) {
-  constexpr const char* kFn = "armap_route_ar_polyline";
-  ARMAP_C_TRY
-  const sdk::NavRoute* r = nullptr;
-  if (const int32_t rc = RouteAt(kFn, route, index, &r); rc != ARMAP_OK) return rc;
-  return CopyArray(kFn, r->ar_polyline_map, 3, out, capacity, out_count, CopyXyz);
-  ARMAP_C_CATCH(kFn)
+  return CopyRouteArray("armap_route_ar_polyline", route, index, &sdk::NavRoute::ar_polyline_map, 3, out, capacity, out_count,
+                        CopyXyz);
 }
 
 ARMAP_EXPORT int32_t armap_route_maneuver_types(const ArmapRoute* route, uint32_t index, int32_t* out,
                                                 uint32_t capacity, uint32_t* out_count) {
-  constexpr const char* kFn = "armap_route_maneuver_types";
-  ARMAP_C_TRY
-  const sdk::NavRoute* r = nullptr;
-  if (const int32_t rc = RouteAt(kFn, route, index, &r); rc != ARMAP_OK) return rc;
-  return CopyArray(kFn, r->maneuvers, 1, out, capacity, out_count,
-                   [](const sdk::Maneuver& m, int32_t* d) { d[0] = static_cast<int32_t>(m.type); });
-  ARMAP_C_CATCH(kFn)
+  return CopyRouteArray("armap_route_maneuver_types", route, index, &sdk::NavRoute::maneuvers, 1, out, capacity, out_count,
+                        [](const sdk::Maneuver& m, int32_t* d) { d[0] = static_cast<int32_t>(m.type); });
 }
 
 ARMAP_EXPORT int32_t armap_route_maneuver_distances(const ArmapRoute* route, uint32_t index, double* out,
                                                     uint32_t capacity, uint32_t* out_count) {
-  constexpr const char* kFn = "armap_route_maneuver_distances";
-  ARMAP_C_TRY
-  const sdk::NavRoute* r = nullptr;
-  if (const int32_t rc = RouteAt(kFn, route, index, &r); rc != ARMAP_OK) return rc;
-  return CopyArray(kFn, r->maneuvers, 2, out, capacity, out_count, [](const sdk::Maneuver& m, double* d) {
+  return CopyRouteArray("armap_route_maneuver_distances", route, index, &sdk::NavRoute::maneuvers, 2, out, capacity, out_count,
+                        [](const sdk::Maneuver& m, double* d) {
     d[0] = m.at_m;
     d[1] = m.distance_m;
   });
-  ARMAP_C_CATCH(kFn)
 }
 
 ARMAP_EXPORT int32_t armap_route_edge_ids(const ArmapRoute* route, uint32_t index, int64_t* out, uint32_t capacity,
                                           uint32_t* out_count) {
-  constexpr const char* kFn = "armap_route_edge_ids";
-  ARMAP_C_TRY
-  const sdk::NavRoute* r = nullptr;
-  if (const int32_t rc = RouteAt(kFn, route, index, &r); rc != ARMAP_OK) return rc;
-  return CopyArray(kFn, r->edge_ids, 1, out, capacity, out_count, [](int64_t id, int64_t* d) { d[0] = id; });
-  ARMAP_C_CATCH(kFn)
+  return CopyRouteArray("armap_route_edge_ids", route, index, &sdk::NavRoute::edge_ids, 1, out, capacity, out_count,
+                        [](int64_t id, int64_t* d) { d[0] = id; });
 }
 
 ARMAP_EXPORT int32_t armap_route_maneuver_prompt(const ArmapRoute* route, uint32_t index, uint32_t maneuver,
