@@ -34,17 +34,15 @@ constexpr float kDescSclFactor = 3.0f;  // cell width in keypoint scales
 constexpr float kDescMagThreshold = 0.2f;
 constexpr float kIntDescFactor = 512.0f;
 constexpr float kInitSigma = 0.5f;  // assumed blur of the input image
-// Descriptor histogram: (4 + 2 guard) x (4 + 2 guard) cells, each with 16
-// slots: a sample adds its (o0, o0 + 1) pair at slots (2 o0, 2 o0 + 1), so
-// bin o = slot 2 o + slot 2 o - 1 (mod 16). Pairs never half-overlap, so
-// each pair is one 8-byte read-modify-write whose store forwards to the next
-// sample's load (OpenCV's layout makes the compiler merge o0, o0 + 1 into
-// 8-byte accesses that half-overlap the next sample's, a ~15-cycle stall).
-constexpr int kHistCols = kDescWidth + 2;
-constexpr int kCellSlots = 2 * kDescBins;
-constexpr int kHistLen = kHistCols * kHistCols * kCellSlots;
-constexpr int kNextCol = kCellSlots;              // cell (r, c + 1)
-constexpr int kNextRow = kHistCols * kCellSlots;  // cell (r + 1, c)
+// Descriptor histogram: a sample's trilinear interpolation adds 8 values to
+// the bins (r0 + dr, c0 + dc, o0 + do), dr, dc, do in {0, 1}. Each (r0, c0,
+// o0) has its own block of those 8 values (element dr 4 + dc 2 + do), so a
+// sample is one 32-byte read-modify-write instead of eight scattered adds;
+// Describe() sums each bin from the 8 blocks that hold a part of it.
+// r0, c0 in [-1, 3] (rows and columns of blocks 0..4), o0 in [0, 7].
+constexpr int kBlockCols = kDescWidth + 1;
+constexpr int kBlockLen = 8;
+constexpr int kHistLen = kBlockCols * kBlockCols * kDescBins * kBlockLen;
 
 std::atomic<bool> g_force_scalar{false};
 
@@ -439,9 +437,10 @@ void CellColumns(int i, float cos_t, float sin_t, int* j_lo, int* j_hi) {
   *j_hi = static_cast<int>(std::ceil(std::min(hi, 1e6f))) + 1;
 }
 
-// The 4 x 4 x 8 histogram with a guard cell / bin on each side; two copies
-// (alternating samples) halve the store-to-load chains.
-constexpr int kDescCopies = 8;
+// Copies of the histogram, taken by alternating samples: neighbouring
+// samples often hit the same block, and a block's read-modify-writes form a
+// store-to-load chain.
+constexpr int kDescCopies = 4;
 using DescHist2 = float[kDescCopies][kHistLen];
 
 // Trilinear interpolation of one sample into the 2 x 2 x 2 neighbouring
@@ -461,15 +460,15 @@ inline void AccumulateSample(float rbin, float cbin, float obin, float mag, floa
   const float v_rco101 = v_rc10 * obin, v_rco100 = v_rc10 - v_rco101;
   const float v_rco011 = v_rc01 * obin, v_rco010 = v_rc01 - v_rco011;
   const float v_rco001 = v_rc00 * obin, v_rco000 = v_rc00 - v_rco001;
-  float* h = hist + ((r0 + 1) * kHistCols + c0 + 1) * kCellSlots + 2 * o0;
+  float* h = hist + (((r0 + 1) * kBlockCols + c0 + 1) * kDescBins + o0) * kBlockLen;
   h[0] += v_rco000;
   h[1] += v_rco001;
-  h[kNextCol] += v_rco010;
-  h[kNextCol + 1] += v_rco011;
-  h[kNextRow] += v_rco100;
-  h[kNextRow + 1] += v_rco101;
-  h[kNextRow + kNextCol] += v_rco110;
-  h[kNextRow + kNextCol + 1] += v_rco111;
+  h[2] += v_rco010;
+  h[3] += v_rco011;
+  h[4] += v_rco100;
+  h[5] += v_rco101;
+  h[6] += v_rco110;
+  h[7] += v_rco111;
 }
 
 struct DescRow {
@@ -510,12 +509,12 @@ __attribute__((target("avx512f,avx512dq"))) void DescriptorRowAvx512(const DescR
   const __m512 wy = _mm512_set1_ps(row.wy);
   const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const __m512i nbins = _mm512_set1_epi32(kDescBins), zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1);
-  const __m512i hist_cols = _mm512_set1_epi32(kHistCols), cell_slots = _mm512_set1_epi32(kCellSlots);
-  // Interleave a[0..15], b[0..15] into (a0 b0 a1 b1 ...): the pairs.
-  const __m512i lo_pairs = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-  const __m512i hi_pairs = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  // 128-bit lanes (a q, b q) for q = 0, 1 and q = 2, 3.
+  const __m512i lo_lanes = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+  const __m512i hi_lanes = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
   alignas(64) int32_t idx[16];
-  alignas(64) float v[4][32];  // (o0, o0 + 1) pairs per target cell
+  // w[m + 4 h] holds samples 8 h + m (first 8 floats) and 8 h + 4 + m.
+  alignas(64) float w[8][16];
   for (int j0 = row.j_begin; j0 <= row.j_end; j0 += 16) {
     const int n = std::min(16, row.j_end + 1 - j0);
     const __mmask16 tail = static_cast<__mmask16>((1u << n) - 1);
@@ -546,30 +545,35 @@ __attribute__((target("avx512f,avx512dq"))) void DescriptorRowAvx512(const DescR
     const __m512 v101 = _mm512_mul_ps(v_rc10, obin), v100 = _mm512_sub_ps(v_rc10, v101);
     const __m512 v011 = _mm512_mul_ps(v_rc01, obin), v010 = _mm512_sub_ps(v_rc01, v011);
     const __m512 v001 = _mm512_mul_ps(v_rc00, obin), v000 = _mm512_sub_ps(v_rc00, v001);
-    const __m512i cell = _mm512_add_epi32(_mm512_mullo_epi32(_mm512_add_epi32(r0, one), hist_cols),
-                                          _mm512_add_epi32(c0, one));
-    const __m512i index = _mm512_add_epi32(_mm512_mullo_epi32(cell, cell_slots), _mm512_add_epi32(o0, o0));
-    // Pack the samples inside the cells, then add them one by one.
-    const int count = __builtin_popcount(in);
-    // (Compress in registers: compress-to-memory is microcoded and slow.)
-    _mm512_store_si512(idx, _mm512_maskz_compress_epi32(in, index));
-    const __m512 pairs[4][2] = {{_mm512_maskz_compress_ps(in, v000), _mm512_maskz_compress_ps(in, v001)},
-                                {_mm512_maskz_compress_ps(in, v010), _mm512_maskz_compress_ps(in, v011)},
-                                {_mm512_maskz_compress_ps(in, v100), _mm512_maskz_compress_ps(in, v101)},
-                                {_mm512_maskz_compress_ps(in, v110), _mm512_maskz_compress_ps(in, v111)}};
-    for (int p = 0; p < 4; ++p) {
-      _mm512_store_ps(v[p], _mm512_permutex2var_ps(pairs[p][0], lo_pairs, pairs[p][1]));
-      _mm512_store_ps(v[p] + 16, _mm512_permutex2var_ps(pairs[p][0], hi_pairs, pairs[p][1]));
+    const __m512i r1 = _mm512_add_epi32(r0, one);  // cell = (r0 + 1) 5 + c0 + 1
+    const __m512i cell = _mm512_add_epi32(_mm512_add_epi32(_mm512_slli_epi32(r1, 2), r1), _mm512_add_epi32(c0, one));
+    static_assert(kBlockCols == 5, "cell index by shift and add");
+    const __m512i index = _mm512_slli_epi32(_mm512_add_epi32(_mm512_slli_epi32(cell, 3), o0), 3);
+    // All 16 lanes go to the histogram: a lane outside the cells (or past
+    // the row) has magnitude 0, so its 8 values are 0, and is pointed at
+    // block 0, where adding 0 changes nothing.
+    _mm512_store_si512(idx, _mm512_maskz_mov_epi32(in, index));
+    // Transpose the 8 value vectors into one 8-float block per sample: 4 x 4
+    // within each 128-bit lane (sample 4 q + m of (v000, v001, v010, v011)
+    // in a[m], of (v100 .. v111) in b[m], lane q), then the halves joined.
+    const __m512 t0 = _mm512_unpacklo_ps(v000, v001), t1 = _mm512_unpackhi_ps(v000, v001);
+    const __m512 t2 = _mm512_unpacklo_ps(v010, v011), t3 = _mm512_unpackhi_ps(v010, v011);
+    const __m512 t4 = _mm512_unpacklo_ps(v100, v101), t5 = _mm512_unpackhi_ps(v100, v101);
+    const __m512 t6 = _mm512_unpacklo_ps(v110, v111), t7 = _mm512_unpackhi_ps(v110, v111);
+    const __m512 am[4] = {_mm512_shuffle_ps(t0, t2, 0x44), _mm512_shuffle_ps(t0, t2, 0xEE),
+                          _mm512_shuffle_ps(t1, t3, 0x44), _mm512_shuffle_ps(t1, t3, 0xEE)};
+    const __m512 bm[4] = {_mm512_shuffle_ps(t4, t6, 0x44), _mm512_shuffle_ps(t4, t6, 0xEE),
+                          _mm512_shuffle_ps(t5, t7, 0x44), _mm512_shuffle_ps(t5, t7, 0xEE)};
+    for (int m = 0; m < 4; ++m) {
+      _mm512_store_ps(w[m], _mm512_permutex2var_ps(am[m], lo_lanes, bm[m]));
+      _mm512_store_ps(w[m + 4], _mm512_permutex2var_ps(am[m], hi_lanes, bm[m]));
     }
-    constexpr int kOffsets[4] = {0, kNextCol, kNextRow, kNextRow + kNextCol};  // the pairs' cells
-    for (int l = 0; l < count; ++l) {
+#pragma GCC unroll 16
+    for (int l = 0; l < 16; ++l) {
+      const int q = l >> 2, m = l & 3;
+      const float* src = w[m + 4 * (q >> 1)] + 8 * (q & 1);
       float* h = hist[l & (kDescCopies - 1)] + idx[l];
-      for (int p = 0; p < 4; ++p) {
-        float* slot = h + kOffsets[p];
-        const __m128 add = _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(v[p] + 2 * l)));
-        const __m128 sum = _mm_add_ps(_mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(slot))), add);
-        _mm_storel_epi64(reinterpret_cast<__m128i*>(slot), _mm_castps_si128(sum));
-      }
+      _mm256_store_ps(h, _mm256_add_ps(_mm256_load_ps(h), _mm256_load_ps(src)));
     }
   }
 }
@@ -591,7 +595,7 @@ void Describe(const LevelView& g, float ptx, float pty, float ori, float scl, fl
   thread_local std::vector<float> weight;
   WeightTable(radius, -1.0f / (kDescWidth * kDescWidth * 0.5f) / (hist_width * hist_width), &weight);
 
-  DescHist2 hist = {};
+  alignas(64) DescHist2 hist = {};
   const int y_begin = std::max(py - radius, 1), y_end = std::min(py + radius, g.rows - 2);
   const int x_begin = std::max(px - radius, 1), x_end = std::min(px + radius, g.cols - 2);
   const bool avx512 = UseAvx512();
@@ -625,14 +629,20 @@ void Describe(const LevelView& g, float ptx, float pty, float ori, float scl, fl
   for (int c = 1; c < kDescCopies; ++c) {
     for (int k = 0; k < kHistLen; ++k) hist[0][k] += hist[c][k];
   }
-  // Bin o of a cell = slot 2 o + slot 2 o - 1 (mod 16, the circular wrap);
-  // copy out the 4 x 4 x 8 interior (guard cells are dropped, as OpenCV).
+  // Bin (r, c, o) gathers element dr 4 + dc 2 + do of block (r - dr, c -
+  // dc, o - do) (o circular); the guard rows and columns r, c = -1, 4 are
+  // dropped, as OpenCV drops them.
   float raw[kDescDim];
   for (int i = 0; i < kDescWidth; ++i) {
     for (int j = 0; j < kDescWidth; ++j) {
-      const float* h = hist[0] + ((i + 1) * kHistCols + (j + 1)) * kCellSlots;
       for (int k = 0; k < kDescBins; ++k) {
-        raw[(i * kDescWidth + j) * kDescBins + k] = h[2 * k] + h[(2 * k + kCellSlots - 1) % kCellSlots];
+        float sum = 0;
+        for (int e = 0; e < kBlockLen; ++e) {
+          const int dr = e >> 2, dc = (e >> 1) & 1, dof = e & 1;
+          const int block = ((i - dr + 1) * kBlockCols + (j - dc + 1)) * kDescBins + ((k - dof + kDescBins) & 7);
+          sum += hist[0][block * kBlockLen + e];
+        }
+        raw[(i * kDescWidth + j) * kDescBins + k] = sum;
       }
     }
   }
