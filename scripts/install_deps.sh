@@ -20,7 +20,7 @@ PACKAGES=(
   # C# SDK (mono's mcs, C# 7.2) and its NUnit 2.6 tests
   mono-mcs mono-runtime nunit-console libnunit-cil-dev
   # mapping peers and OCR
-  colmap tesseract-ocr tesseract-ocr-chi-sim libtesseract-dev libleptonica-dev
+  colmap tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-script-hans libtesseract-dev libleptonica-dev
   # fonts for shop signs (CJK + Latin)
   fonts-noto-cjk fonts-dejavu-core
   # python for the realism check

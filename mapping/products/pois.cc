@@ -544,11 +544,13 @@ absl::StatusOr<PoiSet> DetectPoisFromFacadePoints(const FacadePoints& facade, co
     std::vector<std::thread> pool;
     for (int t = 0; t < num_threads; ++t) {
       pool.emplace_back([&, t] {
-        auto ocr = SignOcr::Create(options.tesseract_languages, options.tessdata_dir);
+        auto ocr = SignOcr::Create(options.tesseract_languages, options.tessdata_dir,
+                                   options.tesseract_fallback_languages);
         if (!ocr.ok()) {
           thread_status[t] = ocr.status();
           return;
         }
+        (*ocr)->set_raw_line_below(std::max(options.min_char_confidence, options.min_char_confidence_single_view));
         for (size_t i; (i = next++) < cands.size();) {
           for (const View& v : views[i]) {
             const PanoramaInput& pano = inputs.panos[v.pano];

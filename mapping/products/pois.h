@@ -21,6 +21,11 @@ namespace armap::mapping {
 
 struct PoiOptions {
   std::string tesseract_languages = "chi_sim+eng";
+  // Read a Chinese line that the primary languages read with a character
+  // under min_char_confidence (also as a raw line); empty: none. HanS is
+  // Tesseract's script-level model for simplified Han (Debian
+  // tesseract-ocr-script-hans).
+  std::string tesseract_fallback_languages = "HanS";
   std::filesystem::path tessdata_dir;  // empty: Tesseract's default
   // Boards are looked for in the lidar: faces standing proud of a facade by
   // min_relief_m..max_relief_m (box signs, light boxes), between these

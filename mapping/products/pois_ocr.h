@@ -50,8 +50,11 @@ class SignOcr {
   // languages: e.g. "chi_sim+eng" (the primary line); the secondary lines
   // use "eng" when the set contains it, else the same set. FailedPrecondition
   // naming the languages and folder when Tesseract cannot load them.
+  // fallback_languages (e.g. "HanS"; empty: none) read a primary line whose
+  // least sure Chinese character stays under raw_line_below (see below).
   static absl::StatusOr<std::unique_ptr<SignOcr>> Create(const std::string& languages,
-                                                         const std::filesystem::path& tessdata_dir);
+                                                         const std::filesystem::path& tessdata_dir,
+                                                         const std::string& fallback_languages = "");
   ~SignOcr();
   SignOcr(const SignOcr&) = delete;
   SignOcr& operator=(const SignOcr&) = delete;
@@ -65,6 +68,13 @@ class SignOcr {
   SignReading Read(const cv::Mat& bgr, const cv::Rect& expected_px, double source_px = 4.0);
   // When set, each Read writes its text lines as PREFIX_lineK.png.
   void set_debug_prefix(const std::string& prefix) { debug_prefix_ = prefix; }
+  // A primary line whose least sure Chinese character is under this is
+  // read again as a raw line (Tesseract PSM 13), then by the fallback
+  // languages, and the reading with the surer least sure character kept;
+  // 0 turns it off. The stage passes
+  // PoiOptions::min_char_confidence: the re-read is for readings its gate
+  // would drop.
+  void set_raw_line_below(double confidence) { raw_line_below_ = confidence; }
 
  private:
   SignOcr() = default;
@@ -72,8 +82,10 @@ class SignOcr {
   void ReadText(const cv::Mat& full_bgr, const cv::Mat& full_lab, SignReading* out);
   std::unique_ptr<tesseract::TessBaseAPI> primary_;
   std::unique_ptr<tesseract::TessBaseAPI> secondary_;
+  std::unique_ptr<tesseract::TessBaseAPI> fallback_;  // null: none
   std::string debug_prefix_;
   double sharpen_sigma_px_ = 4.0;
+  double raw_line_below_ = 0.93;
 };
 
 }  // namespace armap::mapping::internal

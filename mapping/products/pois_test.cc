@@ -444,6 +444,67 @@ TEST(SignOcrTest, ReadsBoardsSeenFromAfarInA4096PxPanorama) {
   }
 }
 
+// A Chinese line read with a character under the re-read threshold is read
+// again (as a raw line, then by the fallback model) and the reading whose
+// least sure character is surer kept: on boards seen from 25-40 m by a
+// 4096 px panorama (so some first readings are unsure), the kept reading's
+// least sure character is never less sure than the single-line reading's,
+// a reading that was sure already is left alone, and sure readings are
+// right.
+TEST(SignOcrTest, UnsureLinesAreReadAgainAndTheSurerReadingKept) {
+  auto plain = internal::SignOcr::Create("chi_sim+eng", TestOptions().tessdata_dir);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  (*plain)->set_raw_line_below(0.0);
+  auto reread = internal::SignOcr::Create("chi_sim+eng", TestOptions().tessdata_dir,
+                                          TestOptions().tesseract_fallback_languages);
+  ASSERT_TRUE(reread.ok()) << reread.status();
+  (*reread)->set_raw_line_below(0.95);
+  auto min_cjk = [](const internal::SignReading& r) {
+    double m = 1.0;
+    for (const auto& [cp, c] : r.primary_symbols) {
+      if (internal::IsCjk(cp)) m = std::min(m, c);
+    }
+    return m;
+  };
+  int num_reread = 0;
+  for (const char* zh : {"康宁药店", "时尚服饰", "川味小厨", "汽车美容"}) {
+    for (const double distance_m : {25.0, 32.0, 40.0}) {
+      synth::Sign sign;
+      sign.name_zh = zh;
+      sign.name_en = "Shop";
+      sign.width_m = 4.0;
+      sign.height_m = 1.0;
+      sign.background_rgb = {0.6, 0.1, 0.1};
+      sign.text_rgb = {1.0, 0.95, 0.6};
+      constexpr int kPxPerM = 66;  // 1.5 cm
+      constexpr double kResM = 1.0 / kPxPerM;
+      auto board = synth::DrawSign(sign, kPxPerM);
+      ASSERT_TRUE(board.ok()) << board.status();
+      cv::Mat crop(board->rows + 2 * 27, board->cols + 2 * 40, CV_8UC3, cv::Scalar(120, 125, 130));
+      const cv::Rect truth(40, 27, board->cols, board->rows);
+      board->copyTo(crop(truth));
+      const double source_px = distance_m * (2 * M_PI / 4096) / kResM;
+      cv::Mat pano_px;
+      cv::resize(crop, pano_px, cv::Size(), 1.0 / source_px, 1.0 / source_px, cv::INTER_AREA);
+      cv::GaussianBlur(pano_px, pano_px, cv::Size(0, 0), 0.5);
+      cv::resize(pano_px, crop, crop.size(), 0, 0, cv::INTER_CUBIC);
+      const internal::SignReading a = (*plain)->Read(crop, truth, source_px);
+      const internal::SignReading b = (*reread)->Read(crop, truth, source_px);
+      const std::string what = std::string(zh) + " from " + std::to_string(distance_m) + " m: '" + a.primary +
+                               "' then '" + b.primary + "'";
+      if (internal::CleanCjkReading(a.primary).empty()) continue;  // no Chinese line to re-read
+      if (min_cjk(a) >= 0.95) {
+        EXPECT_EQ(a.primary, b.primary) << what;
+      } else {
+        ++num_reread;
+        EXPECT_GE(min_cjk(b), min_cjk(a)) << what;
+      }
+      if (min_cjk(b) >= 0.95) EXPECT_EQ(internal::CleanCjkReading(b.primary), zh) << what;
+    }
+  }
+  EXPECT_GT(num_reread, 0) << "no unsure first reading: the test checks nothing";
+}
+
 // Row profiles of a board's text mask: a Chinese line's stroke rows dip
 // between strokes (to a third of its peak here) and must stay one line; the
 // English line below is parted from it by two near-empty rows; the rim's
@@ -672,6 +733,12 @@ TEST(PoisSceneTest, BadInputsAreNamed) {
   auto langs = DetectPois(*s.lidar, s.inputs, WhiteModelLevel{}, bad_langs);
   ASSERT_FALSE(langs.ok());
   EXPECT_NE(std::string(langs.status().message()).find("xx_nope"), std::string::npos) << langs.status();
+
+  PoiOptions bad_fallback = TestOptions();
+  bad_fallback.tesseract_fallback_languages = "yy_nope";
+  auto fallback = DetectPois(*s.lidar, s.inputs, WhiteModelLevel{}, bad_fallback);
+  ASSERT_FALSE(fallback.ok());
+  EXPECT_NE(std::string(fallback.status().message()).find("yy_nope"), std::string::npos) << fallback.status();
 
   PoiOptions bad = TestOptions();
   bad.max_views_per_sign = 0;
