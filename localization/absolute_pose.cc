@@ -8,6 +8,7 @@
 #include <opencv2/core/eigen.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "localization/p3p.h"
 
 namespace armap::loc {
 namespace {
@@ -116,7 +117,8 @@ AbsolutePoseResult EstimateAbsolutePose(const PoseCorrespondences& c, const Abso
   const double max_error2 = max_error * max_error;
   std::mt19937_64 rng(o.seed);
   std::uniform_int_distribution<int> pick(0, n - 1);
-  const cv::Mat k = cv::Mat::eye(3, 3, CV_64F);
+  std::vector<Rigid3d> solutions;
+  solutions.reserve(4);
   std::vector<char> mask;
   int best_count = 0;
   int needed = o.max_iterations;
@@ -127,21 +129,12 @@ AbsolutePoseResult EstimateAbsolutePose(const PoseCorrespondences& c, const Abso
     do s[1] = pick(rng); while (s[1] == s[0]);
     do s[2] = pick(rng); while (s[2] == s[0] || s[2] == s[1]);
     if (SampleIsDegenerate(c.point_in_world[s[0]], c.point_in_world[s[1]], c.point_in_world[s[2]])) continue;
-    cv::Mat object(3, 3, CV_64F), image(3, 2, CV_64F);
-    for (int j = 0; j < 3; ++j) {
-      for (int d = 0; d < 3; ++d) object.at<double>(j, d) = c.point_in_world[s[j]][d];
-      image.at<double>(j, 0) = c.normalized[s[j]].x();
-      image.at<double>(j, 1) = c.normalized[s[j]].y();
-    }
-    std::vector<cv::Mat> rvecs, tvecs;
-    int solutions = 0;
-    try {
-      solutions = cv::solveP3P(object, image, k, cv::noArray(), rvecs, tvecs, cv::SOLVEPNP_AP3P);
-    } catch (const cv::Exception&) {
-      continue;  // numerically degenerate sample
-    }
-    for (int sol = 0; sol < solutions; ++sol) {
-      Rigid3d hypothesis = FromRvecTvec(rvecs[sol], tvecs[sol]);
+    const Eigen::Vector3d points[3] = {c.point_in_world[s[0]], c.point_in_world[s[1]], c.point_in_world[s[2]]};
+    const Eigen::Vector3d rays[3] = {c.normalized[s[0]].homogeneous(), c.normalized[s[1]].homogeneous(),
+                                     c.normalized[s[2]].homogeneous()};
+    solutions.clear();
+    SolveP3P(rays, points, &solutions);
+    for (Rigid3d& hypothesis : solutions) {
       if (!hypothesis.translation.allFinite() || !GravityAgrees(hypothesis, o)) continue;
       int count = Score(c, hypothesis, max_error2, &mask);
       if (count <= best_count) continue;

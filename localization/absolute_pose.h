@@ -1,4 +1,4 @@
-// Absolute camera pose from 2D-3D correspondences: P3P in a locally
+// Absolute camera pose from 2D-3D correspondences: P3P (p3p.h) in a locally
 // optimised RANSAC (LO-RANSAC, Chum et al. 2003), with an optional gravity
 // check on every hypothesis, and robust non-linear refinement (Ceres).
 //
