@@ -12,6 +12,7 @@
 #include <faiss/IndexFlat.h>
 
 #include "absl/strings/str_cat.h"
+#include "core/features/dot_tile.h"
 #include "core/files.h"
 #include "core/logging.h"
 #include "core/random.h"
@@ -157,7 +158,34 @@ absl::StatusOr<VladCodebook> VladCodebook::FromCentroids(int num_clusters, int d
   codebook.num_clusters_ = num_clusters;
   codebook.dim_ = dim;
   codebook.centroids_ = std::move(centroids);
+  codebook.centroid_norms2_.assign(static_cast<size_t>(num_clusters), 0.0);
+  for (int c = 0; c < num_clusters; ++c) {
+    for (int j = 0; j < dim; ++j) {
+      const double v = codebook.centroids_[static_cast<size_t>(c) * dim + j];
+      codebook.centroid_norms2_[c] += v * v;
+    }
+  }
   return codebook;
+}
+
+size_t VladCodebook::NearestCentroidExact(const float* x) const {
+  const size_t k = static_cast<size_t>(num_clusters_);
+  const size_t d = static_cast<size_t>(dim_);
+  size_t best = 0;
+  float best_d2 = std::numeric_limits<float>::infinity();
+  for (size_t c = 0; c < k; ++c) {
+    const float* centroid = centroids_.data() + c * d;
+    float d2 = 0;
+    for (size_t j = 0; j < d; ++j) {
+      const float diff = x[j] - centroid[j];
+      d2 += diff * diff;
+    }
+    if (d2 < best_d2) {  // strict: ties go to the lower index
+      best_d2 = d2;
+      best = c;
+    }
+  }
+  return best;
 }
 
 std::vector<float> VladCodebook::Encode(const FeatureSet& features) const {
@@ -168,30 +196,64 @@ std::vector<float> VladCodebook::Encode(const FeatureSet& features) const {
   ARMAP_CHECK(features.dim == dim_);
   ARMAP_CHECK(features.descriptors.size() == features.size() * d);
 
-  // Plain loops (no BLAS/threads): the same bits on every machine and for
-  // every caller, which is the point of a shared encoder.
+  // The assignment is defined by the plain float loop of
+  // NearestCentroidExact (the same bits on every machine and for every
+  // caller, which is the point of a shared encoder), but run over every
+  // centroid it is most of the retrieval stage. So the distances are first
+  // taken as |x|^2 + |c|^2 - 2 x.c with the SIMD product (any summation
+  // order), and only the centroids within the two computations' rounding
+  // bounds of the nearest are rechecked with the plain loop: the result is
+  // the plain loop's argmin, ties included.
+  //   product: |fl(x.c) - x.c| <= g(d) |x| |c|, g(n) = n u / (1 - n u);
+  //   plain loop: |fl(|x - c|^2) - |x - c|^2| <= g(d + 2) |x - c|^2.
+  // A centroid whose plain value is the smallest is within 2 (E_product +
+  // E_loop) of the smallest approximate value, E the largest bounds.
+  constexpr double kUnit = std::numeric_limits<float>::epsilon() / 2;
+  const double g_product = (d * kUnit) / (1 - d * kUnit);
+  const double g_loop = ((d + 2) * kUnit) / (1 - (d + 2) * kUnit);
+  double max_centroid_norm = 0;
+  for (size_t c = 0; c < k; ++c) max_centroid_norm = std::max(max_centroid_norm, std::sqrt(centroid_norms2_[c]));
+
   std::vector<double> sums(k * d, 0.0);
-  std::vector<float> x(d);
-  for (size_t i = 0; i < features.size(); ++i) {
-    const uint8_t* desc = features.descriptor(i);
-    for (size_t j = 0; j < d; ++j) x[j] = desc[j];
-    size_t best = 0;
-    float best_d2 = std::numeric_limits<float>::infinity();
-    for (size_t c = 0; c < k; ++c) {
-      const float* centroid = centroids_.data() + c * d;
-      float d2 = 0;
-      for (size_t j = 0; j < d; ++j) {
-        const float diff = x[j] - centroid[j];
-        d2 += diff * diff;
-      }
-      if (d2 < best_d2) {  // strict: ties go to the lower index
-        best_d2 = d2;
-        best = c;
-      }
+  constexpr size_t kChunk = 256;  // descriptors per product (x and dots stay in L2)
+  thread_local std::vector<float> x, dots;
+  x.resize(kChunk * d);
+  dots.resize(kChunk * k);
+  for (size_t i0 = 0; i0 < features.size(); i0 += kChunk) {
+    const size_t n = std::min(kChunk, features.size() - i0);
+    for (size_t i = 0; i < n; ++i) {
+      const uint8_t* desc = features.descriptor(i0 + i);
+      for (size_t j = 0; j < d; ++j) x[i * d + j] = desc[j];
     }
-    double* sum = sums.data() + best * d;
-    const float* centroid = centroids_.data() + best * d;
-    for (size_t j = 0; j < d; ++j) sum[j] += static_cast<double>(x[j]) - centroid[j];
+    internal::DotTile(x.data(), static_cast<int>(n), centroids_.data(), static_cast<int>(k), static_cast<int>(d),
+                      dots.data());
+    for (size_t i = 0; i < n; ++i) {
+      const float* xi = x.data() + i * d;
+      const float* dot = dots.data() + i * k;
+      double x2 = 0;  // exact: integers below 2^53
+      for (size_t j = 0; j < d; ++j) x2 += static_cast<double>(xi[j]) * xi[j];
+      size_t approx_best = 0;
+      double approx_min = std::numeric_limits<double>::infinity();
+      for (size_t c = 0; c < k; ++c) {
+        const double d2 = x2 + centroid_norms2_[c] - 2.0 * dot[c];
+        if (d2 < approx_min) {
+          approx_min = d2;
+          approx_best = c;
+        }
+      }
+      const double e_product = 2.0 * g_product * std::sqrt(x2) * max_centroid_norm;
+      const double e_loop = g_loop * (std::max(0.0, approx_min) + 2.0 * e_product);
+      // Doubles' own rounding in x2 + |c|^2 - 2 x.c, far below these, covered by the 1e-9 relative slack.
+      const double margin = 2.0 * (e_product + e_loop) + 1e-9 * (x2 + max_centroid_norm * max_centroid_norm);
+      int close = 0;
+      for (size_t c = 0; c < k && close < 2; ++c) {
+        if (x2 + centroid_norms2_[c] - 2.0 * dot[c] <= approx_min + margin) ++close;
+      }
+      const size_t best = close == 1 ? approx_best : NearestCentroidExact(xi);
+      double* sum = sums.data() + best * d;
+      const float* centroid = centroids_.data() + best * d;
+      for (size_t j = 0; j < d; ++j) sum[j] += static_cast<double>(xi[j]) - centroid[j];
+    }
   }
   // Intra-normalisation, per cluster.
   for (size_t c = 0; c < k; ++c) {

@@ -61,9 +61,14 @@ class VladCodebook {
   [[nodiscard]] static absl::StatusOr<VladCodebook> Load(const std::filesystem::path& path);
 
  private:
+  // The nearest centroid by the plain float loop (ties: lower index), the
+  // definition Encode's faster assignment reproduces exactly.
+  size_t NearestCentroidExact(const float* x) const;
+
   int num_clusters_ = 0;
   int dim_ = 0;
   std::vector<float> centroids_;
+  std::vector<double> centroid_norms2_;  // |c|^2 per centroid
 };
 
 }  // namespace armap::features

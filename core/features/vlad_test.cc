@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <random>
 #include <string>
@@ -109,6 +110,123 @@ TEST(VladTest, EncodeFollowsTheDefinition) {
   FeatureSet empty;
   empty.dim = 2;
   EXPECT_EQ(codebook->Encode(empty), std::vector<float>(4, 0.0f));
+}
+
+// Encode as defined: every descriptor assigned by the plain float loop over
+// all centroids (ties to the lower index), residuals summed in double.
+std::vector<float> ReferenceEncode(const VladCodebook& codebook, const FeatureSet& features) {
+  const size_t k = codebook.num_clusters(), d = codebook.dim();
+  const std::vector<float>& centroids = codebook.centroids();
+  std::vector<double> sums(k * d, 0.0);
+  std::vector<float> x(d);
+  for (size_t i = 0; i < features.size(); ++i) {
+    for (size_t j = 0; j < d; ++j) x[j] = features.descriptor(i)[j];
+    size_t best = 0;
+    float best_d2 = std::numeric_limits<float>::infinity();
+    for (size_t c = 0; c < k; ++c) {
+      float d2 = 0;
+      for (size_t j = 0; j < d; ++j) {
+        const float diff = x[j] - centroids[c * d + j];
+        d2 += diff * diff;
+      }
+      if (d2 < best_d2) {
+        best_d2 = d2;
+        best = c;
+      }
+    }
+    for (size_t j = 0; j < d; ++j) sums[best * d + j] += static_cast<double>(x[j]) - centroids[best * d + j];
+  }
+  for (size_t c = 0; c < k; ++c) {
+    double n2 = 0;
+    for (size_t j = 0; j < d; ++j) n2 += sums[c * d + j] * sums[c * d + j];
+    if (n2 > 0) {
+      for (size_t j = 0; j < d; ++j) sums[c * d + j] /= std::sqrt(n2);
+    }
+  }
+  double total2 = 0;
+  for (double& v : sums) {
+    v = std::copysign(std::sqrt(std::fabs(v)), v);
+    total2 += v * v;
+  }
+  std::vector<float> out(k * d, 0.0f);
+  if (total2 > 0) {
+    for (size_t j = 0; j < sums.size(); ++j) out[j] = static_cast<float>(sums[j] / std::sqrt(total2));
+  }
+  return out;
+}
+
+// Encode's SIMD pre-selection of the nearest centroid must give exactly the
+// definition's assignment, including descriptors (nearly) equidistant from
+// two centroids, where a product summed in another order alone would pick
+// either: the encodings are compared bit for bit.
+TEST(VladTest, FastAssignmentIsTheDefinitionsIncludingTies) {
+  constexpr int kClusters = 64, kDim = 128;
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> value(0.0f, 200.0f);
+  std::uniform_int_distribution<int> small(-20, 20);
+  // Real-valued centroids (as k-means gives); pairs 40..55 mirrored about an
+  // integer point p by integer offsets (a descriptor at p is exactly as far
+  // from both), pairs 0..39 by real offsets (as far up to the centroids'
+  // own rounding: the two sums' rounding decides).
+  std::vector<float> centroids(kClusters * kDim);
+  std::vector<std::vector<int>> mirror_points, near_points;
+  for (int m = 0; m < kClusters / 2; ++m) {
+    std::vector<int> p(kDim);
+    for (int j = 0; j < kDim; ++j) {
+      p[j] = 30 + static_cast<int>(value(rng) * 0.9f);
+      const float e = m >= 20 && m < 28 ? static_cast<float>(small(rng)) : 0.1f * value(rng) - 10.0f;
+      centroids[(2 * m) * kDim + j] = static_cast<float>(p[j]) + e;
+      centroids[(2 * m + 1) * kDim + j] = static_cast<float>(p[j]) - e;
+    }
+    (m >= 20 && m < 28 ? mirror_points : near_points).push_back(p);
+  }
+  auto codebook = VladCodebook::FromCentroids(kClusters, kDim, centroids);
+  ARMAP_ASSERT_OK(codebook);
+
+  FeatureSet f;
+  f.dim = kDim;
+  auto add = [&](const std::vector<float>& v) {
+    for (float x : v) f.descriptors.push_back(static_cast<uint8_t>(std::clamp(std::lround(x), 0L, 255L)));
+    f.keypoints.emplace_back();
+  };
+  std::uniform_int_distribution<int> pick(0, kClusters - 1);
+  for (int i = 0; i < 1500; ++i) {  // random descriptors
+    std::vector<float> v(kDim);
+    for (float& x : v) x = value(rng) * 1.27f;
+    add(v);
+  }
+  for (int i = 0; i < 1500; ++i) {  // midway between two centroids, rounded: near ties
+    const int a = pick(rng), b = pick(rng);
+    std::vector<float> v(kDim);
+    for (int j = 0; j < kDim; ++j) v[j] = 0.5f * (centroids[a * kDim + j] + centroids[b * kDim + j]);
+    add(v);
+  }
+  for (const std::vector<int>& p : mirror_points) add(std::vector<float>(p.begin(), p.end()));  // exact ties
+  for (const std::vector<int>& p : near_points) {  // ties within rounding, moved by one step in one entry
+    for (int j = 0; j < kDim; j += 8) {
+      std::vector<float> v(p.begin(), p.end());
+      v[j] += j % 16 == 0 ? 1.0f : -1.0f;
+      add(v);
+      add(std::vector<float>(p.begin(), p.end()));
+    }
+  }
+  const std::vector<float> expected = ReferenceEncode(*codebook, f);
+  const std::vector<float> got = codebook->Encode(f);
+  ASSERT_EQ(got.size(), expected.size());
+  for (size_t j = 0; j < got.size(); ++j) ASSERT_EQ(got[j], expected[j]) << "entry " << j;
+
+  // Each exact tie alone: its residual lands in the lower-index centroid's
+  // block (the higher one's block stays zero).
+  for (int m = 0; m < 8; ++m) {
+    FeatureSet one;
+    one.dim = kDim;
+    one.keypoints.resize(1);
+    one.descriptors.assign(mirror_points[m].begin(), mirror_points[m].end());
+    const std::vector<float> v = codebook->Encode(one);
+    EXPECT_EQ(v, ReferenceEncode(*codebook, one));
+    EXPECT_NE(Norm(std::vector<float>(v.begin() + (40 + 2 * m) * kDim, v.begin() + (41 + 2 * m) * kDim)), 0.0);
+    EXPECT_EQ(Norm(std::vector<float>(v.begin() + (41 + 2 * m) * kDim, v.begin() + (42 + 2 * m) * kDim)), 0.0);
+  }
 }
 
 TEST(VladTest, CodebookFileErrorsNameTheFile) {
