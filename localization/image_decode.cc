@@ -1,5 +1,12 @@
 #include "localization/image_decode.h"
 
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
 #include "absl/strings/str_cat.h"
 
 namespace armap::loc {
@@ -68,6 +75,55 @@ absl::StatusOr<ImageHeader> ReadImageHeader(std::string_view bytes) {
   }
   return absl::InvalidArgumentError(
       absl::StrCat("image: not a JPEG or PNG (", bytes.size(), " bytes, starting with neither signature)"));
+}
+
+absl::StatusOr<GrayImage> DecodeGray(std::string_view bytes, const ImageHeader& header, int max_side_px) {
+  const int max_side = std::max(header.width, header.height);
+  const bool downscale = max_side_px > 0 && max_side > max_side_px;
+  const double s = downscale ? static_cast<double>(max_side_px) / max_side : 1.0;
+  const int out_w = downscale ? std::max(1, static_cast<int>(std::lround(header.width * s))) : header.width;
+  const int out_h = downscale ? std::max(1, static_cast<int>(std::lround(header.height * s))) : header.height;
+  // libjpeg's 1/k output is ceil(side / k) pixels, pixel i covering the
+  // source's [k i, k i + k): the pixel-centre map x -> (x + 0.5) / k - 0.5.
+  int k = 1;
+  if (downscale && header.format == ImageHeader::Format::kJpeg) {
+    for (int c : {8, 4, 2}) {
+      if ((header.width + c - 1) / c >= out_w && (header.height + c - 1) / c >= out_h) {
+        k = c;
+        break;
+      }
+    }
+  }
+  const int flags = k == 8   ? cv::IMREAD_REDUCED_GRAYSCALE_8
+                    : k == 4 ? cv::IMREAD_REDUCED_GRAYSCALE_4
+                    : k == 2 ? cv::IMREAD_REDUCED_GRAYSCALE_2
+                             : cv::IMREAD_GRAYSCALE;
+  const cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data()));
+  cv::Mat decoded;
+  try {
+    decoded = cv::imdecode(raw, flags);
+  } catch (const cv::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("image: cannot decode: ", e.what()));
+  }
+  const int dec_w = (header.width + k - 1) / k, dec_h = (header.height + k - 1) / k;
+  if (decoded.empty() || decoded.type() != CV_8U || decoded.cols != dec_w || decoded.rows != dec_h) {
+    return absl::InvalidArgumentError("image: cannot decode (corrupt or truncated data)");
+  }
+  GrayImage out;
+  out.width = out_w;
+  out.height = out_h;
+  out.pixels.resize(static_cast<size_t>(out_w) * out_h);
+  cv::Mat dst(out_h, out_w, CV_8U, out.pixels.data());
+  if (dec_w == out_w && dec_h == out_h) {
+    decoded.copyTo(dst);  // same size: copyTo keeps dst's buffer
+  } else {
+    cv::resize(decoded, dst, dst.size(), 0, 0, cv::INTER_AREA);
+  }
+  if (dst.data != out.pixels.data()) return absl::InternalError("image: resize reallocated its output");
+  // The resize maps pixel centres by out / decoded per axis, after 1 / k.
+  out.scale_x = static_cast<double>(out_w) / dec_w / k;
+  out.scale_y = static_cast<double>(out_h) / dec_h / k;
+  return out;
 }
 
 }  // namespace armap::loc

@@ -8,7 +8,6 @@
 #include <optional>
 #include <unordered_map>
 
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -53,16 +52,16 @@ class LandmarkStamp {
   uint32_t epoch_ = 0;
 };
 
-// A camera scaled by `s` (pixel centres at integer coordinates, so the
+// A camera scaled by sx, sy (pixel centres at integer coordinates, so the
 // principal point maps as (c + 0.5) * s - 0.5).
-Camera ScaleCamera(const Camera& camera, double s, int width, int height) {
+Camera ScaleCamera(const Camera& camera, double sx, double sy, int width, int height) {
   Camera out = camera;
   out.width = width;
   out.height = height;
-  out.params[0] *= s;
-  out.params[1] *= s;
-  out.params[2] = (camera.params[2] + 0.5) * s - 0.5;
-  out.params[3] = (camera.params[3] + 0.5) * s - 0.5;
+  out.params[0] *= sx;
+  out.params[1] *= sy;
+  out.params[2] = (camera.params[2] + 0.5) * sx - 0.5;
+  out.params[3] = (camera.params[3] + 0.5) * sy - 0.5;
   return out;
 }
 
@@ -763,30 +762,13 @@ absl::Status Localizer::Impl::PrepareFeatures(const Query& query, features::Feat
       return absl::InvalidArgumentError(absl::StrCat("image is ", header.width, " x ", header.height,
                                                      " but the camera says ", camera->width, " x ", camera->height));
     }
-    const cv::Mat raw(1, static_cast<int>(query.image_bytes.size()), CV_8U,
-                      const_cast<char*>(query.image_bytes.data()));
-    cv::Mat gray;
-    try {
-      gray = cv::imdecode(raw, cv::IMREAD_GRAYSCALE);
-    } catch (const cv::Exception& e) {
-      return absl::InvalidArgumentError(absl::StrCat("image: cannot decode: ", e.what()));
-    }
-    if (gray.empty() || gray.cols != header.width || gray.rows != header.height) {
-      return absl::InvalidArgumentError("image: cannot decode (corrupt or truncated data)");
-    }
-    const int max_side = std::max(gray.cols, gray.rows);
-    if (options.max_image_size_px > 0 && max_side > options.max_image_size_px) {
-      const double s = static_cast<double>(options.max_image_size_px) / max_side;
-      cv::Mat small;
-      const int w = std::max(1, static_cast<int>(std::lround(gray.cols * s)));
-      const int h = std::max(1, static_cast<int>(std::lround(gray.rows * s)));
-      cv::resize(gray, small, cv::Size(w, h), 0, 0, cv::INTER_AREA);
-      *camera = ScaleCamera(*camera, static_cast<double>(w) / gray.cols, w, h);
-      gray = small;
+    ARMAP_ASSIGN_OR_RETURN(const GrayImage gray, DecodeGray(query.image_bytes, header, options.max_image_size_px));
+    if (gray.width != camera->width || gray.height != camera->height) {
+      *camera = ScaleCamera(*camera, gray.scale_x, gray.scale_y, gray.width, gray.height);
     }
     stage_ms->emplace_back("decode", MsSince(t0));
     t0 = Clock::now();
-    features::ImageView view{gray.data, gray.cols, gray.rows, 1, gray.step};
+    features::ImageView view{gray.pixels.data(), gray.width, gray.height, 1, static_cast<size_t>(gray.width)};
     ARMAP_ASSIGN_OR_RETURN(*feats, extractor->Extract(view));
     stage_ms->emplace_back("extract", MsSince(t0));
   } else {
