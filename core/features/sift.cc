@@ -412,22 +412,24 @@ void AssignOrientations(const LevelView& g, const Candidate& cand, std::vector<C
 
 // The part of window row i (j = x - px) that can land in the 4 x 4 cells:
 // |j cos_t - i sin_t| < 2.5 and |j sin_t + i cos_t| < 2.5 (in cells), one
-// column of margin; the exact test stays in the sample loop.
-void CellColumns(int i, float cos_t, float sin_t, int* j_lo, int* j_hi) {
+// column of margin (which also covers multiplying by 1 / a instead of
+// dividing: a few ulps); the exact test stays in the sample loop.
+// inv_cos, inv_sin: 1 / cos_t, 1 / sin_t (unused where those are ~0).
+void CellColumns(int i, float cos_t, float sin_t, float inv_cos, float inv_sin, int* j_lo, int* j_hi) {
   const float half = kDescWidth / 2 + 0.5f;
   float lo = -1e9f, hi = 1e9f;
-  auto constrain = [&](float a, float b) {  // -half < a j + b < half
+  auto constrain = [&](float a, float inv_a, float b) {  // -half < a j + b < half
     if (std::abs(a) < 1e-12f) {
       if (!(std::abs(b) < half)) lo = 1, hi = 0;
       return;
     }
-    float p = (-half - b) / a, q = (half - b) / a;
+    float p = (-half - b) * inv_a, q = (half - b) * inv_a;
     if (p > q) std::swap(p, q);
     lo = std::max(lo, p);
     hi = std::min(hi, q);
   };
-  constrain(cos_t, -i * sin_t);
-  constrain(sin_t, i * cos_t);
+  constrain(cos_t, inv_cos, -i * sin_t);
+  constrain(sin_t, inv_sin, i * cos_t);
   if (lo > hi) {
     *j_lo = 1;
     *j_hi = 0;
@@ -604,6 +606,8 @@ void Describe(const LevelView& g, float ptx, float pty, float ori, float scl, fl
   row.cos_t = cos_t;
   row.sin_t = sin_t;
   row.ori = ori;
+  const float inv_cos = std::abs(cos_t) < 1e-12f ? 0.0f : 1.0f / cos_t;
+  const float inv_sin = std::abs(sin_t) < 1e-12f ? 0.0f : 1.0f / sin_t;
   constexpr int kPrefetchRows = 4;
   for (int y = y_begin - 1; y <= std::min(y_end + 1, y_begin + kPrefetchRows); ++y) {
     PrefetchRowSpan(g.row(y), x_begin - 1, x_end + 1);
@@ -612,7 +616,7 @@ void Describe(const LevelView& g, float ptx, float pty, float ori, float scl, fl
     if (y + 1 + kPrefetchRows <= y_end + 1) PrefetchRowSpan(g.row(y + 1 + kPrefetchRows), x_begin - 1, x_end + 1);
     row.i = y - py;
     int j_lo, j_hi;
-    CellColumns(row.i, cos_t, sin_t, &j_lo, &j_hi);
+    CellColumns(row.i, cos_t, sin_t, inv_cos, inv_sin, &j_lo, &j_hi);
     row.j_begin = std::max(j_lo, x_begin - px);
     row.j_end = std::min(j_hi, x_end - px);
     if (row.j_begin > row.j_end) continue;
@@ -631,20 +635,27 @@ void Describe(const LevelView& g, float ptx, float pty, float ori, float scl, fl
   }
   // Bin (r, c, o) gathers element dr 4 + dc 2 + do of block (r - dr, c -
   // dc, o - do) (o circular); the guard rows and columns r, c = -1, 4 are
-  // dropped, as OpenCV drops them.
-  float raw[kDescDim];
-  for (int i = 0; i < kDescWidth; ++i) {
-    for (int j = 0; j < kDescWidth; ++j) {
-      for (int k = 0; k < kDescBins; ++k) {
-        float sum = 0;
-        for (int e = 0; e < kBlockLen; ++e) {
-          const int dr = e >> 2, dc = (e >> 1) & 1, dof = e & 1;
-          const int block = ((i - dr + 1) * kBlockCols + (j - dc + 1)) * kDescBins + ((k - dof + kDescBins) & 7);
-          sum += hist[0][block * kBlockLen + e];
+  // dropped, as OpenCV drops them. The 8 offsets per bin from a table.
+  static const std::vector<uint16_t> kGather = [] {
+    std::vector<uint16_t> t(kDescDim * kBlockLen);
+    for (int i = 0; i < kDescWidth; ++i) {
+      for (int j = 0; j < kDescWidth; ++j) {
+        for (int k = 0; k < kDescBins; ++k) {
+          for (int e = 0; e < kBlockLen; ++e) {
+            const int dr = e >> 2, dc = (e >> 1) & 1, dof = e & 1;
+            const int block = ((i - dr + 1) * kBlockCols + (j - dc + 1)) * kDescBins + ((k - dof + kDescBins) & 7);
+            t[((i * kDescWidth + j) * kDescBins + k) * kBlockLen + e] = static_cast<uint16_t>(block * kBlockLen + e);
+          }
         }
-        raw[(i * kDescWidth + j) * kDescBins + k] = sum;
       }
     }
+    return t;
+  }();
+  float raw[kDescDim];
+  for (int b = 0; b < kDescDim; ++b) {
+    const uint16_t* g = kGather.data() + b * kBlockLen;
+    raw[b] = ((hist[0][g[0]] + hist[0][g[1]]) + (hist[0][g[2]] + hist[0][g[3]])) +
+             ((hist[0][g[4]] + hist[0][g[5]]) + (hist[0][g[6]] + hist[0][g[7]]));
   }
   // Clamp at 0.2 of the norm, renormalise, scale by 512 (OpenCV).
   float nrm2 = 0;
