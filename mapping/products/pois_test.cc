@@ -135,6 +135,17 @@ TEST(PoiTextTest, DisagreeingUnsureReadingsGiveNoFusedName) {
   const internal::FusedName tie = Fuse({{"天产中介", {0.99, 0.99, 0.99, 0.97}}, {"后产中介", {0.99, 0.99, 0.99, 0.97}}});
   EXPECT_FALSE(tie.supported[0]);
   EXPECT_FALSE(tie.AllSupported());
+  // Four views reading four characters at one position: the surest (0.98)
+  // outweighs each other one but not their sum, so it is no winner (the
+  // default city's 丰/页/夏/奢产中介 for 房产中介).
+  const internal::FusedName split = Fuse({{"丰产中介", {0.93, 0.85, 0.99, 0.99}},
+                                          {"页产中介", {0.90, 0.96, 0.99, 0.99}},
+                                          {"夏产中介", {0.98, 0.99, 0.95, 0.94}},
+                                          {"奢产中介", {0.89, 0.92, 0.70, 0.97}}});
+  EXPECT_EQ(split.text[0], internal::CodePoints("夏")[0]);
+  EXPECT_FALSE(split.supported[0]);
+  EXPECT_TRUE(split.supported[1] && split.supported[2] && split.supported[3]);
+  EXPECT_FALSE(split.AllSupported());
   // A name no view reads surely at any position: none.
   EXPECT_FALSE(Fuse({{"全于他下下", {0.97, 0.88, 0.86, 0.92, 0.92}}, {"萤草人了重", {0.79, 0.78, 0.93, 0.89, 0.79}}})
                    .AllSupported());

@@ -39,8 +39,9 @@ struct CharReading {
 // most common length (by confidence mass) are aligned position by position,
 // those one character longer or shorter by an edit-distance alignment, and
 // each position takes the character with the largest summed symbol
-// confidence. A position is supported when its character outweighs every
-// other there and either >= 2 views read it with the best of them at least
+// confidence. A position is supported when its character holds more than
+// half of the summed confidence there and either >= 2 views read it with
+// the best of them at least
 // min_char_confidence, or one view reads it at least
 // min_char_confidence_single_view.
 struct FusedName {
