@@ -162,25 +162,30 @@ TEST_F(SiftVsOpenCvTest, ScalarAndAvx512KernelsGiveTheSameFeatures) {
   // differ in FMA contraction and summation order (~1e-6 relative), so a
   // keypoint agrees to ~1e-4 px / 1e-3 deg and a descriptor element (an
   // integer, round(512 v)) can flip by 1 where it sits on a rounding edge.
-  // A flip of one keypoint's 0.8 orientation peak or of a near-tie in
-  // response shifts the ranks after it, so compare rank by rank and
-  // require nearly all to agree.
+  // What may differ at all: an orientation peak within rounding of the 0.8
+  // ratio, or a response tie at the 2000 cut. So match each keypoint to
+  // its counterpart (not rank by rank: one such flip shifts all later
+  // ranks) and require nearly all to have one.
   int same = 0, max_diff = 0;
   for (size_t i = 0; i < simd.keypoints.size(); ++i) {
     const internal::SiftKeypoint& a = simd.keypoints[i];
-    const internal::SiftKeypoint& b = scalar.keypoints[i];
-    if (std::hypot(a.x - b.x, a.y - b.y) > 1e-2 || std::abs(a.size - b.size) > 1e-3f * b.size ||
-        std::abs(a.angle_deg - b.angle_deg) > 1e-2f || a.octave != b.octave) {
-      continue;
-    }
-    ++same;
-    for (int k = 0; k < 128; ++k) {
-      const int d = static_cast<int>(std::abs(simd.descriptors[i * 128 + k] - scalar.descriptors[i * 128 + k]));
-      max_diff = std::max(max_diff, d);
+    for (size_t j = 0; j < scalar.keypoints.size(); ++j) {
+      const internal::SiftKeypoint& b = scalar.keypoints[j];
+      if (std::hypot(a.x - b.x, a.y - b.y) > 1e-2 || std::abs(a.size - b.size) > 1e-3f * b.size ||
+          std::abs(a.angle_deg - b.angle_deg) > 1e-2f || a.octave != b.octave) {
+        continue;
+      }
+      ++same;
+      for (int k = 0; k < 128; ++k) {
+        const int d = static_cast<int>(std::abs(simd.descriptors[i * 128 + k] - scalar.descriptors[j * 128 + k]));
+        max_diff = std::max(max_diff, d);
+      }
+      break;
     }
   }
-  std::printf("[scalar vs avx512] %d of 2000 ranks agree; descriptor elements differ by <= %d\n", same, max_diff);
-  EXPECT_GE(same, 1980) << "of 2000 ranks hold the same keypoint";
+  std::printf("[scalar vs avx512] %d of 2000 keypoints in both; descriptor elements differ by <= %d\n", same,
+              max_diff);
+  EXPECT_GE(same, 1980) << "of 2000 keypoints found in both";
   EXPECT_LE(max_diff, 2) << "largest descriptor element difference between the kernels";
 }
 
