@@ -77,7 +77,8 @@ absl::StatusOr<ImageHeader> ReadImageHeader(std::string_view bytes) {
       absl::StrCat("image: not a JPEG or PNG (", bytes.size(), " bytes, starting with neither signature)"));
 }
 
-absl::StatusOr<GrayImage> DecodeGray(std::string_view bytes, const ImageHeader& header, int max_side_px) {
+absl::StatusOr<GrayImage> DecodeGray(std::string_view bytes, const ImageHeader& header, int max_side_px,
+                                     bool dct_scaling) {
   const int max_side = std::max(header.width, header.height);
   const bool downscale = max_side_px > 0 && max_side > max_side_px;
   const double s = downscale ? static_cast<double>(max_side_px) / max_side : 1.0;
@@ -86,7 +87,7 @@ absl::StatusOr<GrayImage> DecodeGray(std::string_view bytes, const ImageHeader& 
   // libjpeg's 1/k output is ceil(side / k) pixels, pixel i covering the
   // source's [k i, k i + k): the pixel-centre map x -> (x + 0.5) / k - 0.5.
   int k = 1;
-  if (downscale && header.format == ImageHeader::Format::kJpeg) {
+  if (dct_scaling && downscale && header.format == ImageHeader::Format::kJpeg) {
     for (int c : {8, 4, 2}) {
       if ((header.width + c - 1) / c >= out_w && (header.height + c - 1) / c >= out_h) {
         k = c;

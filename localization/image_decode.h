@@ -35,13 +35,14 @@ struct GrayImage {
 
 // Decodes `bytes` (whose header, already read and checked against the size
 // limits, is `header`) to grayscale; when the longer side exceeds
-// max_side_px (> 0) the image is area-reduced so that it is max_side_px,
-// the other side round(side * max_side_px / longer). A JPEG is decoded
-// straight to the largest 1/2, 1/4 or 1/8 (the DCT's own scaling, which
-// skips most of the inverse transform) still at least that size, and only
-// the rest is resampled; a PNG is decoded at full size first.
-// InvalidArgument when the data does not decode to the header's size.
+// max_side_px (> 0) the image is area-reduced (INTER_AREA) so that it is
+// max_side_px, the other side round(side * max_side_px / longer). With
+// dct_scaling a JPEG is decoded straight to the largest 1/2, 1/4 or 1/8
+// still at least that size (libjpeg's DCT scaling, which skips most of the
+// inverse transform) and only the rest is resampled; a PNG is always
+// decoded at full size first. InvalidArgument when the data does not
+// decode to the header's size.
 [[nodiscard]] absl::StatusOr<GrayImage> DecodeGray(std::string_view bytes, const ImageHeader& header,
-                                                   int max_side_px);
+                                                   int max_side_px, bool dct_scaling);
 
 }  // namespace armap::loc

@@ -1,5 +1,7 @@
 #include "localization/image_decode.h"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include <opencv2/imgcodecs.hpp>
@@ -116,7 +118,7 @@ TEST(DecodeGrayTest, DownscaledPixelsSitWhereTheScaleSays) {
     const BlobImage b = MakeBlobImage(c.width, c.height);
     auto header = ReadImageHeader(b.jpeg);
     ASSERT_TRUE(header.ok()) << header.status();
-    auto gray = DecodeGray(b.jpeg, *header, c.max_side);
+    auto gray = DecodeGray(b.jpeg, *header, c.max_side, /*dct_scaling=*/true);
     ASSERT_TRUE(gray.ok()) << gray.status();
     ASSERT_EQ(gray->width, c.out_w);
     ASSERT_EQ(gray->height, c.out_h);
@@ -149,6 +151,13 @@ TEST(DecodeGrayTest, DownscaledPixelsSitWhereTheScaleSays) {
     cv::Mat diff;
     cv::absdiff(ours, reference, diff);
     EXPECT_LT(cv::mean(diff)[0], 1.5);
+    // Without DCT scaling: exactly the full decode + INTER_AREA, at its scale.
+    auto plain = DecodeGray(b.jpeg, *header, c.max_side, /*dct_scaling=*/false);
+    ASSERT_TRUE(plain.ok()) << plain.status();
+    ASSERT_EQ(plain->pixels.size(), reference.total());
+    EXPECT_TRUE(std::equal(plain->pixels.begin(), plain->pixels.end(), reference.ptr<uint8_t>(0)));
+    EXPECT_DOUBLE_EQ(plain->scale_x, ref_sx);
+    EXPECT_DOUBLE_EQ(plain->scale_y, ref_sy);
   }
 }
 
@@ -157,11 +166,11 @@ TEST(DecodeGrayTest, RefusesDataThatIsNotTheHeadersImage) {
   auto header = ReadImageHeader(b.jpeg);
   ASSERT_TRUE(header.ok());
   // Cut inside the entropy-coded data: the header still reads, the pixels do not.
-  EXPECT_THAT(DecodeGray(std::string_view(b.jpeg).substr(0, 300), *header, 640),
+  EXPECT_THAT(DecodeGray(std::string_view(b.jpeg).substr(0, 300), *header, 640, true),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("cannot decode")));
   ImageHeader wrong = *header;
   wrong.width = 640;
-  EXPECT_THAT(DecodeGray(b.jpeg, wrong, 0), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("cannot decode")));
+  EXPECT_THAT(DecodeGray(b.jpeg, wrong, 0, false), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("cannot decode")));
 }
 
 }  // namespace
