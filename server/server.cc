@@ -187,6 +187,13 @@ void LogRequest(const RequestLog& r, const grpc::Status& status, const absl::Sta
     }
   }
   line["server_ms"] = std::round(server_ms * 100) / 100;
+  if (response != nullptr && response->stages_size() > 0) {
+    // The localizer's own stages: server_ms less this is the server's
+    // overhead (queueing, proto conversion, thread hand-off).
+    double stages_ms = 0;
+    for (const v1::StageTiming& stage : response->stages()) stages_ms += stage.ms();
+    line["stages_ms"] = std::round(stages_ms * 100) / 100;
+  }
   ARMAP_LOG_INFO("{}", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
