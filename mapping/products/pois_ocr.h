@@ -70,8 +70,8 @@ class SignOcr {
   void set_debug_prefix(const std::string& prefix) { debug_prefix_ = prefix; }
   // A primary line whose least sure Chinese character is under this is
   // read again as a raw line (Tesseract PSM 13), then by the fallback
-  // languages, and the reading with the surer least sure character kept;
-  // 0 turns it off. The stage passes
+  // languages, then the whole board from a thinner grey, and the reading
+  // with the surer least sure character kept; 0 turns it off. The stage passes
   // PoiOptions::min_char_confidence: the re-read is for readings its gate
   // would drop.
   void set_raw_line_below(double confidence) { raw_line_below_ = confidence; }
@@ -86,6 +86,8 @@ class SignOcr {
   std::string debug_prefix_;
   double sharpen_sigma_px_ = 4.0;
   double raw_line_below_ = 0.93;
+  // The grey's black: this quantile of the text axis (1: its maximum).
+  double grey_top_quantile_ = 0.995;
 };
 
 }  // namespace armap::mapping::internal
