@@ -87,6 +87,7 @@ void VisitFields(MapBuildOptions& o, V&& v) {
   v("whitemodel.simplified_tolerance_m", o.whitemodel.simplified_tolerance_m);
   v("roads.simplify_tolerance_m", o.roads.simplify_tolerance_m);
   v("pois.tesseract_languages", o.pois.tesseract_languages);
+  v("pois.tesseract_fallback_languages", o.pois.tesseract_fallback_languages);
   v("overview.metres_per_pixel", o.overview.metres_per_pixel);
   v("overview.margin_m", o.overview.margin_m);
   v("overview.max_side_px", o.overview.max_side_px);
