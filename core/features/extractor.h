@@ -47,12 +47,13 @@ struct ExtractorOptions {
   // Scale-space layers per octave.
   int octave_layers = 3;
   // "opencv": cv::SIFT itself. "armap": core/features/sift.h, OpenCV 4.6's
-  // SIFT re-engineered for one core (bench/sift_bench: ~0.55-0.65 of
-  // OpenCV's time). Same keypoints and descriptors to float rounding
-  // (SiftVsOpenCvTest), so maps built with one match queries described by
-  // the other. Not yet the default: FromColmapTest.LundDoorWithoutDatabase's
-  // exact top-1 retrieval of view 9 flips to view 10 when the map is built
-  // with it (a near tie of the trained VLAD codebook).
+  // SIFT re-engineered for one core (bench/sift_bench: ~0.55 of OpenCV's
+  // time on the default city's 640 px queries). Same keypoints and
+  // descriptors to float rounding (SiftVsOpenCvTest), so maps built with
+  // one match queries described by the other. Not yet the default:
+  // FromColmapTest.LundDoorWithoutDatabase's exact top-1 retrieval of view
+  // 9 flips to view 10 when the map is built with it (a near tie of the
+  // trained VLAD codebook).
   std::string implementation = "opencv";
 
   // InvalidArgument naming the field, e.g.
