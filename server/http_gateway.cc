@@ -115,27 +115,38 @@ std::string MessageName() {
 
 // httplib's own pool queues accepted connections without limit: a burst of
 // connections would grow memory and latency without bound. This one holds
-// at most `max_queued` connections waiting for a thread; past that, the
-// accepting thread answers the connection itself, at once, with 503 and
-// Retry-After (see the pre-routing handler) and closes it. That bounds the
-// memory, and the accept loop slows to the rate it can refuse at, which
-// pushes the rest back into the kernel's listen backlog.
+// at most `max_queued` connections waiting for a thread. Past that, a
+// connection goes to a queue (of the same bound) of one refusing thread,
+// which answers its first request at once with 503 and Retry-After (the
+// pre-routing handler, before any body is read) and "Connection: close".
+// Only when that queue is full too does the accepting thread refuse
+// inline, which slows the accept loop and pushes the rest back into the
+// kernel's listen backlog. A refusal holds its thread for as long as the
+// client takes to send its request line and headers (httplib's read
+// timeout, 5 s, at most per read) and, after the 503, until the client
+// closes (the 1 s keep-alive timeout at most per request).
 thread_local bool tls_refuse_connection = false;
 
 class BoundedThreadPool final : public httplib::TaskQueue {
  public:
   BoundedThreadPool(size_t num_threads, size_t max_queued) : max_queued_(max_queued) {
-    for (size_t i = 0; i < num_threads; ++i) threads_.emplace_back([this] { Work(); });
+    for (size_t i = 0; i < num_threads; ++i) threads_.emplace_back([this] { Work(&queue_, false); });
+    threads_.emplace_back([this] { Work(&refusals_, true); });
   }
   ~BoundedThreadPool() override { shutdown(); }
 
   void enqueue(std::function<void()> fn) override {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (!stopping_ && queue_.size() < max_queued_) {
-        queue_.push_back(std::move(fn));
-        cv_.notify_one();
-        return;
+      if (!stopping_) {
+        std::deque<std::function<void()>>* queue =
+            queue_.size() < max_queued_ ? &queue_ : refusals_.size() < max_queued_ ? &refusals_ : nullptr;
+        if (queue == &refusals_) ++refused_;
+        if (queue != nullptr) {
+          queue->push_back(std::move(fn));
+          cv_.notify_all();
+          return;
+        }
       }
       ++refused_;
     }
@@ -159,17 +170,18 @@ class BoundedThreadPool final : public httplib::TaskQueue {
   }
 
  private:
-  void Work() {
+  void Work(std::deque<std::function<void()>>* queue, bool refuse) {
+    tls_refuse_connection = refuse;
     for (;;) {
       std::function<void()> fn;
       {
         std::unique_lock<std::mutex> lock(mutex_);
-        cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        cv_.wait(lock, [&] { return stopping_ || !queue->empty(); });
         // Queued connections are still served after shutdown() begins,
         // as httplib's pool does: they were accepted.
-        if (queue_.empty()) return;
-        fn = std::move(queue_.front());
-        queue_.pop_front();
+        if (queue->empty()) return;
+        fn = std::move(queue->front());
+        queue->pop_front();
       }
       fn();
     }
@@ -178,10 +190,11 @@ class BoundedThreadPool final : public httplib::TaskQueue {
   const size_t max_queued_;
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::deque<std::function<void()>> queue_;
+  std::deque<std::function<void()>> queue_;     // served by the first num_threads threads
+  std::deque<std::function<void()>> refusals_;  // answered 503 by the last thread
   std::vector<std::thread> threads_;
   bool stopping_ = false;
-  size_t refused_ = 0;
+  size_t refused_ = 0;  // guarded by mutex_ until shutdown() has joined
 };
 
 }  // namespace
@@ -512,8 +525,9 @@ void HttpGateway::Impl::Register() {
   http.set_pre_routing_handler([](Req req, Res res) {
     auto& headers = const_cast<httplib::Headers&>(req.headers);
     if (tls_refuse_connection) {
-      // Answered before the body is read; "Connection: close" on the
-      // request ends httplib's keep-alive loop after this response.
+      // Answered before the body is read. "Connection: close" on the
+      // request makes httplib say so in the response, so that the client
+      // closes (httplib's keep-alive loop waits for that).
       headers.erase("Connection");
       headers.emplace("Connection", "close");
       res.set_header("Retry-After", "1");

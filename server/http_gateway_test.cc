@@ -607,8 +607,10 @@ TEST_F(HttpGatewayTest, AFullServerQueueIs429) {
   ExpectStillServing("a full queue");
 }
 
-// An idle TCP connection to the gateway (sends nothing, so it holds a
-// thread, or a queue slot, until closed or httplib's read timeout).
+// A stalled TCP connection to the gateway: it sends a request line and no
+// more, so the thread that takes it waits in httplib's header read (5 s read
+// timeout) until the connection closes. (A connection that sends nothing
+// would be dropped after the 1 s keep-alive wait.)
 class IdleConnection {
  public:
   explicit IdleConnection(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
@@ -617,6 +619,8 @@ class IdleConnection {
     address.sin_port = htons(static_cast<uint16_t>(port));
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     connected_ = fd_ >= 0 && ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+    const char partial[] = "GET /healthz HTTP/1.1\r\n";
+    connected_ = connected_ && ::send(fd_, partial, sizeof(partial) - 1, 0) == static_cast<ssize_t>(sizeof(partial) - 1);
   }
   ~IdleConnection() {
     if (fd_ >= 0) ::close(fd_);
@@ -628,12 +632,12 @@ class IdleConnection {
   bool connected_ = false;
 };
 
-// One HTTP thread, one queue slot: an idle connection holds the thread, a
-// second one the slot; the third is answered at once by the accepting
+// One HTTP thread, one queue slot: a stalled connection holds the thread, a
+// second one the slot; the third is answered at once by the refusing
 // thread with 503 and Retry-After (not queued without bound). Once the
-// idle ones go, the gateway serves again. The 500 ms pauses let the
+// stalled ones go, the gateway serves again. The 300 ms pauses let the
 // thread take the first connection off the queue before the next arrives;
-// httplib's 5 s read timeout would release them anyway.
+// the stalled ones hold for httplib's 5 s read timeout, far longer.
 TEST_F(HttpGatewayTest, ConnectionsPastTheQueueBoundAre503) {
   HttpOptions http;
   http.num_threads = 1;
@@ -642,10 +646,10 @@ TEST_F(HttpGatewayTest, ConnectionsPastTheQueueBoundAre503) {
   {
     IdleConnection holds_the_thread(gateway_->port());
     ASSERT_TRUE(holds_the_thread.connected());
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
     IdleConnection holds_the_slot(gateway_->port());
     ASSERT_TRUE(holds_the_slot.connected());
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
 
     httplib::Client refused("127.0.0.1", gateway_->port());
     refused.set_read_timeout(std::chrono::seconds(3));
