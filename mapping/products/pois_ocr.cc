@@ -40,14 +40,7 @@ struct LineReading {
   std::string text;
   double confidence = 0.0;
   std::vector<std::pair<char32_t, double>> symbols;
-  // The least confidence of a CJK symbol (1 when there is none).
-  double MinCjkConfidence() const {
-    double m = 1.0;
-    for (const auto& [cp, c] : symbols) {
-      if (IsCjk(cp)) m = std::min(m, c);
-    }
-    return m;
-  }
+  double MinCjkConfidence() const { return CjkSurenessOf(symbols).least; }
 };
 
 // One Tesseract pass over the line scaled to target_px, in page segmentation
@@ -122,7 +115,7 @@ LineReading ReadLine(tesseract::TessBaseAPI* api, const cv::Mat& gray, int row0,
   // ones with every character >= 0.93 stayed 5 (none >= 0.95).
   if (raw_line_below > 0 && !best.text.empty() && best.MinCjkConfidence() < raw_line_below) {
     LineReading r = ReadLineOnce(api, gray, roi, row0, row1, 40.0, tesseract::PSM_RAW_LINE, "");
-    if (!r.text.empty() && r.MinCjkConfidence() > best.MinCjkConfidence()) best = std::move(r);
+    if (!r.text.empty() && IsSurerRereading(r.symbols, best.symbols)) best = std::move(r);
   }
   // Still unsure: the fallback model (Tesseract's script-level Han model,
   // HanS, trained on more fonts than chi_sim) reads it at 40 px, kept on the
@@ -131,12 +124,28 @@ LineReading ReadLine(tesseract::TessBaseAPI* api, const cv::Mat& gray, int row0,
   // and 0.83-0.91.
   if (fallback != nullptr && raw_line_below > 0 && best.MinCjkConfidence() < raw_line_below) {
     LineReading r = ReadLineOnce(fallback, gray, roi, row0, row1, 40.0, tesseract::PSM_SINGLE_LINE, "");
-    if (!r.text.empty() && (best.text.empty() || r.MinCjkConfidence() > best.MinCjkConfidence())) best = std::move(r);
+    if (!r.text.empty() && IsSurerRereading(r.symbols, best.symbols)) best = std::move(r);
   }
   return best;
 }
 
 }  // namespace
+
+CjkSureness CjkSurenessOf(const std::vector<std::pair<char32_t, double>>& symbols) {
+  CjkSureness s;
+  for (const auto& [cp, confidence] : symbols) {
+    if (!IsCjk(cp)) continue;
+    ++s.count;
+    s.least = std::min(s.least, confidence);
+  }
+  return s;
+}
+
+bool IsSurerRereading(const std::vector<std::pair<char32_t, double>>& rereading,
+                      const std::vector<std::pair<char32_t, double>>& current) {
+  const CjkSureness a = CjkSurenessOf(rereading), b = CjkSurenessOf(current);
+  return a.count >= std::max(1, b.count) && a.least > b.least;
+}
 
 absl::StatusOr<std::unique_ptr<SignOcr>> SignOcr::Create(const std::string& languages,
                                                          const std::filesystem::path& tessdata_dir,
@@ -458,13 +467,6 @@ SignReading SignOcr::Read(const cv::Mat& full_bgr, const cv::Rect& expected_px, 
       out = std::move(alt);
     }
   }
-  auto min_cjk = [](const SignReading& r) {
-    double m = 1.0;
-    for (const auto& [cp, c] : r.primary_symbols) {
-      if (IsCjk(cp)) m = std::min(m, c);
-    }
-    return m;
-  };
   // Still an unsure Chinese reading: the text read again from a thinner
   // grey, stretched to the strongest text pixel instead of the 99.5%
   // quantile (a far board's blurred strokes never reach the text colour, so
@@ -473,14 +475,14 @@ SignReading SignOcr::Read(const cv::Mat& full_bgr, const cv::Rect& expected_px, 
   // crops read right with every character >= 0.95 went 105 -> 107 (one of
   // them 房产中介 at 17 m), the wrong ones so sure stayed 3; the POIs stayed
   // 37 of 55 in two runs. The 99.9% quantile read no more than the 99.5%.
-  if (raw_line_below_ > 0 && num_cjk(out) >= 2 && min_cjk(out) < raw_line_below_) {
+  if (raw_line_below_ > 0 && num_cjk(out) >= 2 && CjkSurenessOf(out.primary_symbols).least < raw_line_below_) {
     SignReading thin;
     thin.board_px = out.board_px;
     thin.board_refined = out.board_refined;
     grey_top_quantile_ = 1.0;
     ReadText(full_bgr, full_lab, &thin);
     grey_top_quantile_ = 0.995;
-    if (num_cjk(thin) >= 2 && min_cjk(thin) > min_cjk(out)) out = std::move(thin);
+    if (IsSurerRereading(thin.primary_symbols, out.primary_symbols)) out = std::move(thin);
   }
   return out;
 }

@@ -37,6 +37,21 @@ struct SignReading {
   bool board_refined = false;   // false: board_px is the expected rectangle
 };
 
+// The Chinese characters of a reading: how many, and the confidence of the
+// least sure one (1 when there is none).
+struct CjkSureness {
+  int count = 0;
+  double least = 1.0;
+};
+CjkSureness CjkSurenessOf(const std::vector<std::pair<char32_t, double>>& symbols);
+
+// Whether a re-reading should replace the current reading: it keeps at
+// least as many Chinese characters (one that drops the unsure character, or
+// reads no Chinese at all, would otherwise look surer) and its least sure
+// one is surer.
+bool IsSurerRereading(const std::vector<std::pair<char32_t, double>>& rereading,
+                      const std::vector<std::pair<char32_t, double>>& current);
+
 // Text lines from the share of text pixels in each row of a board: rows
 // of the board's rim (>= 0.6) are dropped; runs of rows above 5% of the
 // peak are lines, split where a run has an interior valley below a quarter
@@ -71,9 +86,9 @@ class SignOcr {
   // A primary line whose least sure Chinese character is under this is
   // read again as a raw line (Tesseract PSM 13), then by the fallback
   // languages, then the whole board from a thinner grey, and the reading
-  // with the surer least sure character kept; 0 turns it off. The stage passes
-  // PoiOptions::min_char_confidence: the re-read is for readings its gate
-  // would drop.
+  // when IsSurerRereading; 0 turns it off. The stage passes the stricter of
+  // PoiOptions::min_char_confidence and min_char_confidence_single_view: the
+  // re-read is for readings a gate would drop.
   void set_raw_line_below(double confidence) { raw_line_below_ = confidence; }
 
  private:

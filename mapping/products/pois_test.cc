@@ -470,13 +470,8 @@ TEST(SignOcrTest, UnsureLinesAreReadAgainAndTheSurerReadingKept) {
                                           TestOptions().tesseract_fallback_languages);
   ASSERT_TRUE(reread.ok()) << reread.status();
   (*reread)->set_raw_line_below(0.95);
-  auto min_cjk = [](const internal::SignReading& r) {
-    double m = 1.0;
-    for (const auto& [cp, c] : r.primary_symbols) {
-      if (internal::IsCjk(cp)) m = std::min(m, c);
-    }
-    return m;
-  };
+  auto min_cjk = [](const internal::SignReading& r) { return internal::CjkSurenessOf(r.primary_symbols).least; };
+  auto num_cjk = [](const internal::SignReading& r) { return internal::CjkSurenessOf(r.primary_symbols).count; };
   int num_reread = 0;
   for (const char* zh : {"康宁药店", "时尚服饰", "川味小厨", "汽车美容"}) {
     for (const double distance_m : {25.0, 32.0, 40.0}) {
@@ -509,11 +504,35 @@ TEST(SignOcrTest, UnsureLinesAreReadAgainAndTheSurerReadingKept) {
       } else {
         ++num_reread;
         EXPECT_GE(min_cjk(b), min_cjk(a)) << what;
+        // A re-reading never wins by dropping characters.
+        EXPECT_GE(num_cjk(b), num_cjk(a)) << what;
       }
-      if (min_cjk(b) >= 0.95) EXPECT_EQ(internal::CleanCjkReading(b.primary), zh) << what;
+      if (min_cjk(b) >= 0.95) {
+        EXPECT_EQ(internal::CleanCjkReading(b.primary), zh) << what;
+      }
     }
   }
   EXPECT_GT(num_reread, 0) << "no unsure first reading: the test checks nothing";
+}
+
+// The re-reading rule on its own: surer only when no Chinese character is
+// lost (a reading of 3 of 4 characters, or of none, is not surer).
+TEST(SignOcrTest, ARereadingThatDropsCharactersIsNotSurer) {
+  using Symbols = std::vector<std::pair<char32_t, double>>;
+  const Symbols unsure = {{U'房', 0.99}, {U'产', 0.98}, {U'中', 0.97}, {U'介', 0.80}};
+  const Symbols dropped = {{U'房', 0.99}, {U'产', 0.98}, {U'中', 0.97}};
+  const Symbols latin = {{U'F', 0.99}, {U'C', 0.99}};
+  const Symbols surer = {{U'房', 0.99}, {U'产', 0.98}, {U'中', 0.97}, {U'介', 0.96}};
+  const Symbols less_sure = {{U'房', 0.99}, {U'产', 0.70}, {U'中', 0.97}, {U'介', 0.96}};
+  EXPECT_FALSE(internal::IsSurerRereading(dropped, unsure));
+  EXPECT_FALSE(internal::IsSurerRereading(latin, unsure));
+  EXPECT_FALSE(internal::IsSurerRereading(less_sure, unsure));
+  EXPECT_TRUE(internal::IsSurerRereading(surer, unsure));
+  EXPECT_FALSE(internal::IsSurerRereading(unsure, unsure)) << "equal is not surer";
+  EXPECT_EQ(internal::CjkSurenessOf(latin).count, 0);
+  EXPECT_DOUBLE_EQ(internal::CjkSurenessOf(latin).least, 1.0);
+  EXPECT_EQ(internal::CjkSurenessOf(unsure).count, 4);
+  EXPECT_DOUBLE_EQ(internal::CjkSurenessOf(unsure).least, 0.80);
 }
 
 // Row profiles of a board's text mask: a Chinese line's stroke rows dip
