@@ -82,17 +82,23 @@ int SolveP3P(const Eigen::Vector3d bearings[3], const Eigen::Vector3d points[3],
   const double c3 = d2.determinant(), c0 = d1.determinant();
   const double c1 = (Adjugate(d1) * d2).trace(), c2 = (Adjugate(d2) * d1).trace();
   Eigen::Matrix3d candidates[4];
+  double candidate_g[4];  // D0 = D1 + g D2; infinity: D0 = D2
   int num_candidates = 0;
   const double scale = std::max({std::abs(c0), std::abs(c1), std::abs(c2), std::abs(c3)});
   if (!(scale > 0) || !std::isfinite(scale)) return 0;
   if (std::abs(c3) > 1e-12 * scale) {
     double roots[3];
     const int n = CubicRoots(c3, c2, c1, c0, roots);
-    for (int k = 0; k < n; ++k) candidates[num_candidates++] = d1 + roots[k] * d2;
+    for (int k = 0; k < n; ++k) {
+      candidate_g[num_candidates] = roots[k];
+      candidates[num_candidates++] = d1 + roots[k] * d2;
+    }
   } else {
+    candidate_g[num_candidates] = std::numeric_limits<double>::infinity();
     candidates[num_candidates++] = d2;  // det D2 = 0: D2 itself (g = infinity)
   }
   Eigen::Matrix3d d0;
+  double g = 0;
   Eigen::Vector3d eig_values;
   Eigen::Matrix3d eig_vectors;
   double best_measure = -std::numeric_limits<double>::infinity();
@@ -105,14 +111,17 @@ int SolveP3P(const Eigen::Vector3d bearings[3], const Eigen::Vector3d points[3],
     if (measure > best_measure) {
       best_measure = measure;
       d0 = candidates[k];
+      g = candidate_g[k];
       eig_values = v;
       eig_vectors = eig.eigenvectors();
     }
   }
   if (!std::isfinite(best_measure)) return 0;
   // The homogeneous form restricted to each plane: whichever of D1 and D2
-  // is not (nearly) a multiple of D0 there.
-  const Eigen::Matrix3d& dh = d2.norm() >= d1.norm() ? d2 : d1;
+  // is not (nearly) a multiple of D0 = D1 + g D2. With g D2 the larger part
+  // of D0, D2 is nearly D0 / g (it would vanish on the planes), so D1; else
+  // D1 is nearly D0, so D2.
+  const Eigen::Matrix3d& dh = std::abs(g) * d2.norm() >= d1.norm() ? d1 : d2;
 
   std::vector<Eigen::Vector3d> directions;
   directions.reserve(4);
@@ -169,10 +178,13 @@ int SolveP3P(const Eigen::Vector3d bearings[3], const Eigen::Vector3d points[3],
     if (!(den > 0)) continue;
     Eigen::Vector3d l = std::sqrt(a_ref / den) * dir;
     if (l.sum() < 0) l = -l;
+    auto residuals = [&](const Eigen::Vector3d& l) {
+      return Eigen::Vector3d(l(0) * l(0) + l(1) * l(1) + b12 * l(0) * l(1) - a12,
+                             l(0) * l(0) + l(2) * l(2) + b13 * l(0) * l(2) - a13,
+                             l(1) * l(1) + l(2) * l(2) + b23 * l(1) * l(2) - a23);
+    };
     for (int it = 0; it < 5; ++it) {
-      const Eigen::Vector3d f(l(0) * l(0) + l(1) * l(1) + b12 * l(0) * l(1) - a12,
-                              l(0) * l(0) + l(2) * l(2) + b13 * l(0) * l(2) - a13,
-                              l(1) * l(1) + l(2) * l(2) + b23 * l(1) * l(2) - a23);
+      const Eigen::Vector3d f = residuals(l);
       if (f.cwiseAbs().maxCoeff() < 1e-14 * a_ref) break;
       Eigen::Matrix3d j;
       j << 2 * l(0) + b12 * l(1), 2 * l(1) + b12 * l(0), 0,  //
@@ -183,6 +195,10 @@ int SolveP3P(const Eigen::Vector3d bearings[3], const Eigen::Vector3d points[3],
       l -= step;
     }
     if (!(l.minCoeff() > 0) || !l.allFinite()) continue;
+    // A direction the refinement did not bring onto the three distance
+    // equations (a squared distance off by more than 1e-8 of the largest)
+    // is no solution: the header promises points on their rays.
+    if (!(residuals(l).cwiseAbs().maxCoeff() <= 1e-8 * a_ref)) continue;
     const Eigen::Vector3d xc[3] = {l(0) * y[0], l(1) * y[1], l(2) * y[2]};
     Eigen::Matrix3d x_cam;
     x_cam.col(0) = xc[0] - xc[1];

@@ -117,6 +117,44 @@ TEST(P3PTest, SolutionsAreExactAndIncludeTheTruthAndOpenCvs) {
   EXPECT_GT(opencv_solutions, kTrials);  // P3P often has more than one solution
 }
 
+// On the hypersurface det D1 = 0 (a12 sin^2 t23 = a23 sin^2 t12, t the
+// angles between the rays) the cubic has the root g = 0, i.e. D0 = D1; the
+// form restricted to D0's planes must then come from D2 (D1 vanishes there).
+// The third point's depth is chosen to put each scene exactly on it.
+TEST(P3PTest, SolvesScenesWhereD1IsSingular) {
+  std::mt19937_64 rng(11);
+  int tried = 0, found = 0;
+  for (int trial = 0; trial < 400; ++trial) {
+    Scene s = RandomScene(rng);
+    const Rigid3d world_from_cam = s.cam_from_world.Inverse();
+    const Eigen::Vector3d y[3] = {s.bearings[0].normalized(), s.bearings[1].normalized(), s.bearings[2].normalized()};
+    const double l0 = (s.cam_from_world * s.points[0]).norm(), l1 = (s.cam_from_world * s.points[1]).norm();
+    const double a12 = (l0 * y[0] - l1 * y[1]).squaredNorm();
+    const double cos12 = y[0].dot(y[1]), cos23 = y[1].dot(y[2]);
+    const double sin2_12 = 1 - cos12 * cos12, sin2_23 = 1 - cos23 * cos23;
+    const double a23 = a12 * sin2_23 / sin2_12;  // det D1 = 0
+    const double disc = a23 - l1 * l1 * sin2_23;
+    if (!(disc > 0)) continue;
+    const double l2 = l1 * cos23 + std::sqrt(disc);
+    if (!(l2 > 1.0 && l2 < 100.0)) continue;
+    s.points[2] = world_from_cam * (l2 * y[2]);
+    ++tried;
+    std::vector<Rigid3d> poses;
+    SolveP3P(s.bearings, s.points, &poses);
+    for (const Rigid3d& pose : poses) {
+      if (AngleDeg(pose.rotation, s.cam_from_world.rotation) < 1e-5 &&
+          (pose.translation - s.cam_from_world.translation).norm() < 1e-6 * (1 + s.cam_from_world.translation.norm())) {
+        ++found;
+        break;
+      }
+    }
+  }
+  ASSERT_GT(tried, 100);
+  // Exactly on the hypersurface every solution is still exact; allow the
+  // 0.25% the general test allows for triples near other degeneracies.
+  EXPECT_GE(found, tried - tried / 400) << found << " of " << tried;
+}
+
 TEST(P3PTest, DegenerateInputGivesNoPose) {
   const Eigen::Vector3d rays[3] = {{0, 0, 1}, {0.1, 0, 1}, {0, 0.1, 1}};
   const Eigen::Vector3d same[3] = {{1, 2, 3}, {1, 2, 3}, {4, 5, 6}};
