@@ -14,6 +14,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "core/json.h"
+#include "core/status.h"
 #include "datasets/synthetic/appearance.h"
 #include "datasets/synthetic/capture_generator.h"
 #include "mapping/lidar/lidar_map.h"
@@ -415,6 +416,32 @@ TEST(SignOcrTest, LocatesTheBoardWhenTheLidarMadeItTooWide) {
   }
 }
 
+// A drawn board on a wall margin as a 4096 px panorama sees it from
+// distance_m (area-reduced to one panorama pixel, blurred half a pixel),
+// resampled back onto the 1.5 cm crop grid the stage reads; `truth` is the
+// board's rectangle in the crop, `source_px` one panorama pixel in crop
+// pixels.
+struct SeenBoard {
+  cv::Mat crop;
+  cv::Rect truth;
+  double source_px = 0;
+};
+absl::StatusOr<SeenBoard> BoardSeenFrom(const synth::Sign& sign, double distance_m) {
+  constexpr int kPxPerM = 66;  // 1.5 cm
+  constexpr double kResM = 1.0 / kPxPerM;
+  ARMAP_ASSIGN_OR_RETURN(cv::Mat board, synth::DrawSign(sign, kPxPerM));
+  SeenBoard seen;
+  seen.crop = cv::Mat(board.rows + 2 * 27, board.cols + 2 * 40, CV_8UC3, cv::Scalar(120, 125, 130));
+  seen.truth = cv::Rect(40, 27, board.cols, board.rows);
+  board.copyTo(seen.crop(seen.truth));
+  seen.source_px = distance_m * (2 * M_PI / 4096) / kResM;
+  cv::Mat pano_px;
+  cv::resize(seen.crop, pano_px, cv::Size(), 1.0 / seen.source_px, 1.0 / seen.source_px, cv::INTER_AREA);
+  cv::GaussianBlur(pano_px, pano_px, cv::Size(0, 0), 0.5);
+  cv::resize(pano_px, seen.crop, seen.crop.size(), 0, 0, cv::INTER_CUBIC);
+  return seen;
+}
+
 // Boards as a 4096 px panorama sees them from 20-30 m (one panorama pixel
 // is 3-4.6 cm, 2-3 crop pixels: the board drawn at 1.5 cm, area-reduced to
 // the panorama's pixels, blurred by their half-pixel point spread, and
@@ -438,19 +465,9 @@ TEST(SignOcrTest, ReadsBoardsSeenFromAfarInA4096PxPanorama) {
     sign.height_m = 1.1;
     sign.background_rgb = {0.05, 0.25, 0.6};
     sign.text_rgb = {1.0, 0.97, 0.9};
-    constexpr int kPxPerM = 66;  // 1.5 cm
-    constexpr double kResM = 1.0 / kPxPerM;
-    auto board = synth::DrawSign(sign, kPxPerM);
-    ASSERT_TRUE(board.ok()) << board.status();
-    cv::Mat crop(board->rows + 2 * 27, board->cols + 2 * 40, CV_8UC3, cv::Scalar(120, 125, 130));
-    const cv::Rect truth(40, 27, board->cols, board->rows);
-    board->copyTo(crop(truth));
-    const double source_px = c.distance_m * (2 * M_PI / 4096) / kResM;
-    cv::Mat pano_px;
-    cv::resize(crop, pano_px, cv::Size(), 1.0 / source_px, 1.0 / source_px, cv::INTER_AREA);
-    cv::GaussianBlur(pano_px, pano_px, cv::Size(0, 0), 0.5);
-    cv::resize(pano_px, crop, crop.size(), 0, 0, cv::INTER_CUBIC);
-    const internal::SignReading r = (*ocr)->Read(crop, truth, source_px);
+    auto seen = BoardSeenFrom(sign, c.distance_m);
+    ASSERT_TRUE(seen.ok()) << seen.status();
+    const internal::SignReading r = (*ocr)->Read(seen->crop, seen->truth, seen->source_px);
     EXPECT_EQ(internal::CleanCjkReading(r.primary), c.zh) << c.distance_m << " m: read '" << r.primary << "'";
   }
 }
@@ -482,20 +499,10 @@ TEST(SignOcrTest, UnsureLinesAreReadAgainAndTheSurerReadingKept) {
       sign.height_m = 1.0;
       sign.background_rgb = {0.6, 0.1, 0.1};
       sign.text_rgb = {1.0, 0.95, 0.6};
-      constexpr int kPxPerM = 66;  // 1.5 cm
-      constexpr double kResM = 1.0 / kPxPerM;
-      auto board = synth::DrawSign(sign, kPxPerM);
-      ASSERT_TRUE(board.ok()) << board.status();
-      cv::Mat crop(board->rows + 2 * 27, board->cols + 2 * 40, CV_8UC3, cv::Scalar(120, 125, 130));
-      const cv::Rect truth(40, 27, board->cols, board->rows);
-      board->copyTo(crop(truth));
-      const double source_px = distance_m * (2 * M_PI / 4096) / kResM;
-      cv::Mat pano_px;
-      cv::resize(crop, pano_px, cv::Size(), 1.0 / source_px, 1.0 / source_px, cv::INTER_AREA);
-      cv::GaussianBlur(pano_px, pano_px, cv::Size(0, 0), 0.5);
-      cv::resize(pano_px, crop, crop.size(), 0, 0, cv::INTER_CUBIC);
-      const internal::SignReading a = (*plain)->Read(crop, truth, source_px);
-      const internal::SignReading b = (*reread)->Read(crop, truth, source_px);
+      auto seen = BoardSeenFrom(sign, distance_m);
+      ASSERT_TRUE(seen.ok()) << seen.status();
+      const internal::SignReading a = (*plain)->Read(seen->crop, seen->truth, seen->source_px);
+      const internal::SignReading b = (*reread)->Read(seen->crop, seen->truth, seen->source_px);
       const std::string what = std::string(zh) + " from " + std::to_string(distance_m) + " m: '" + a.primary +
                                "' then '" + b.primary + "'";
       if (internal::CleanCjkReading(a.primary).empty()) continue;  // no Chinese line to re-read
