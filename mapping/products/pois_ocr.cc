@@ -479,15 +479,13 @@ SignReading SignOcr::Read(const cv::Mat& full_bgr, const cv::Rect& expected_px, 
     SignReading thin;
     thin.board_px = out.board_px;
     thin.board_refined = out.board_refined;
-    grey_top_quantile_ = 1.0;
-    ReadText(full_bgr, full_lab, &thin);
-    grey_top_quantile_ = 0.995;
+    ReadText(full_bgr, full_lab, &thin, /*grey_top_quantile=*/1.0);
     if (IsSurerRereading(thin.primary_symbols, out.primary_symbols)) out = std::move(thin);
   }
   return out;
 }
 
-void SignOcr::ReadText(const cv::Mat& full_bgr, const cv::Mat& full_lab, SignReading* out) {
+void SignOcr::ReadText(const cv::Mat& full_bgr, const cv::Mat& full_lab, SignReading* out, double grey_top_quantile) {
   // Inside the rim (the sign's frame is drawn in a text-like colour).
   const int rim = std::max(1, out->board_px.height / 20);
   const cv::Rect inside(out->board_px.x + rim, out->board_px.y + rim, out->board_px.width - 2 * rim,
@@ -552,7 +550,7 @@ void SignOcr::ReadText(const cv::Mat& full_bgr, const cv::Mat& full_lab, SignRea
     std::nth_element(ts.begin(), ts.begin() + k, ts.end());
     return static_cast<double>(ts[k]);
   };
-  const double t_lo = quantile(0.5), t_hi = std::max(t_lo + 0.3, quantile(grey_top_quantile_));
+  const double t_lo = quantile(0.5), t_hi = std::max(t_lo + 0.3, quantile(grey_top_quantile));
   cv::Mat gray(lab.size(), CV_8U), mask(lab.size(), CV_8U);
   // Tesseract reads the grey image sharpened (an unsharp mask: 2.5 times
   // the detail above a Gaussian of one panorama pixel at the board, 4 crop

@@ -93,16 +93,18 @@ class SignOcr {
 
  private:
   SignOcr() = default;
-  // Reads the text of out->board_px (full_lab: full_bgr in float Lab).
-  void ReadText(const cv::Mat& full_bgr, const cv::Mat& full_lab, SignReading* out);
+  // The grey's black is this quantile of the text axis (1: its maximum).
+  static constexpr double kGreyTopQuantile = 0.995;
+  // Reads the text of out->board_px (full_lab: full_bgr in float Lab);
+  // grey_top_quantile sets the grey's black (see kGreyTopQuantile).
+  void ReadText(const cv::Mat& full_bgr, const cv::Mat& full_lab, SignReading* out,
+                double grey_top_quantile = kGreyTopQuantile);
   std::unique_ptr<tesseract::TessBaseAPI> primary_;
   std::unique_ptr<tesseract::TessBaseAPI> secondary_;
   std::unique_ptr<tesseract::TessBaseAPI> fallback_;  // null: none
   std::string debug_prefix_;
   double sharpen_sigma_px_ = 4.0;
   double raw_line_below_ = 0.93;
-  // The grey's black: this quantile of the text axis (1: its maximum).
-  double grey_top_quantile_ = 0.995;
 };
 
 }  // namespace armap::mapping::internal
