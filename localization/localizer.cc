@@ -762,7 +762,8 @@ absl::Status Localizer::Impl::PrepareFeatures(const Query& query, features::Feat
       return absl::InvalidArgumentError(absl::StrCat("image is ", header.width, " x ", header.height,
                                                      " but the camera says ", camera->width, " x ", camera->height));
     }
-    ARMAP_ASSIGN_OR_RETURN(const GrayImage gray, DecodeGray(query.image_bytes, header, options.max_image_size_px, options.jpeg_dct_scaling));
+    ARMAP_ASSIGN_OR_RETURN(const GrayImage gray,
+                           DecodeGray(query.image_bytes, header, options.max_image_size_px, options.jpeg_dct_scaling));
     if (gray.width != camera->width || gray.height != camera->height) {
       *camera = ScaleCamera(*camera, gray.scale_x, gray.scale_y, gray.width, gray.height);
     }

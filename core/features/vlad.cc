@@ -164,6 +164,7 @@ absl::StatusOr<VladCodebook> VladCodebook::FromCentroids(int num_clusters, int d
       const double v = codebook.centroids_[static_cast<size_t>(c) * dim + j];
       codebook.centroid_norms2_[c] += v * v;
     }
+    codebook.max_centroid_norm_ = std::max(codebook.max_centroid_norm_, std::sqrt(codebook.centroid_norms2_[c]));
   }
   return codebook;
 }
@@ -211,8 +212,6 @@ std::vector<float> VladCodebook::Encode(const FeatureSet& features) const {
   constexpr double kUnit = std::numeric_limits<float>::epsilon() / 2;
   const double g_product = (d * kUnit) / (1 - d * kUnit);
   const double g_loop = ((d + 2) * kUnit) / (1 - (d + 2) * kUnit);
-  double max_centroid_norm = 0;
-  for (size_t c = 0; c < k; ++c) max_centroid_norm = std::max(max_centroid_norm, std::sqrt(centroid_norms2_[c]));
 
   std::vector<double> sums(k * d, 0.0);
   constexpr size_t kChunk = 256;  // descriptors per product (x and dots stay in L2)
@@ -241,10 +240,10 @@ std::vector<float> VladCodebook::Encode(const FeatureSet& features) const {
           approx_best = c;
         }
       }
-      const double e_product = 2.0 * g_product * std::sqrt(x2) * max_centroid_norm;
+      const double e_product = 2.0 * g_product * std::sqrt(x2) * max_centroid_norm_;
       const double e_loop = g_loop * (std::max(0.0, approx_min) + 2.0 * e_product);
       // Doubles' own rounding in x2 + |c|^2 - 2 x.c, far below these, covered by the 1e-9 relative slack.
-      const double margin = 2.0 * (e_product + e_loop) + 1e-9 * (x2 + max_centroid_norm * max_centroid_norm);
+      const double margin = 2.0 * (e_product + e_loop) + 1e-9 * (x2 + max_centroid_norm_ * max_centroid_norm_);
       int close = 0;
       for (size_t c = 0; c < k && close < 2; ++c) {
         if (x2 + centroid_norms2_[c] - 2.0 * dot[c] <= approx_min + margin) ++close;

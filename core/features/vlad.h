@@ -69,6 +69,7 @@ class VladCodebook {
   int dim_ = 0;
   std::vector<float> centroids_;
   std::vector<double> centroid_norms2_;  // |c|^2 per centroid
+  double max_centroid_norm_ = 0;         // max |c|, for Encode's rounding bound
 };
 
 }  // namespace armap::features
